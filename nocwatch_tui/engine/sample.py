@@ -1,0 +1,56 @@
+"""One probe's result, and the fixed vocabulary of error classes."""
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class ErrorClass(StrEnum):
+    """Why a probe failed."""
+
+    DNS = "dns"
+    REFUSED = "refused"
+    CONNECT_TIMEOUT = "connect_timeout"
+    TLS = "tls"
+    TIMEOUT = "timeout"
+    CLOSED = "closed"
+    PROTOCOL = "protocol"
+    REDIRECTS = "redirects"
+    STATUS = "status"
+    BODY = "body"
+
+    @property
+    def got_response(self) -> bool:
+        """Tell whether a probe failing with this class received an HTTP response."""
+        return self in (ErrorClass.STATUS, ErrorClass.BODY)
+
+
+PHASES = ("dns", "connect", "tls", "ttfb", "transfer")
+
+
+@dataclass(slots=True)
+class Sample:
+    """A probe's outcome; times in ms, `started_at_ms` in UTC epoch milliseconds."""
+
+    target_id: int
+    started_at_ms: int
+    error: ErrorClass | None = None
+    error_detail: str | None = None
+    status_code: int | None = None
+    latency_ms: float | None = None
+    dns_ms: float | None = None
+    connect_ms: float | None = None
+    tls_ms: float | None = None
+    ttfb_ms: float | None = None
+    transfer_ms: float | None = None
+    loop_lag_ms: float | None = None
+    slip_ms: float | None = None
+
+    @property
+    def passed(self) -> bool:
+        """Tell whether the probe passed every check."""
+        return self.error is None
+
+    @property
+    def responded(self) -> bool:
+        """Tell whether the probe received an HTTP response."""
+        return self.error is None or self.error.got_response
