@@ -1,0 +1,369 @@
+"""The SQLite store: schema, migrations and the queries the engine and console share.
+
+One database file in WAL mode holds targets, samples and the engine's status.
+Its schema version is `PRAGMA user_version`; opening a file migrates it
+forward and rejects a file from a newer version.
+"""
+
+import os
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Self
+
+import aiosqlite
+
+from nocwatch_tui.engine.sample import ErrorClass, Sample
+from nocwatch_tui.engine.stats import SampleRow
+from nocwatch_tui.engine.targets import Target
+from nocwatch_tui.i18n import _
+
+BUSY_TIMEOUT_MS = 10_000
+
+_MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE targets (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        spec TEXT NOT NULL,
+        paused INTEGER NOT NULL DEFAULT 0,
+        created_at_ms INTEGER NOT NULL,
+        updated_at_ms INTEGER NOT NULL
+    );
+    CREATE TABLE samples (
+        id INTEGER PRIMARY KEY,
+        target_id INTEGER NOT NULL,
+        started_at_ms INTEGER NOT NULL,
+        error TEXT,
+        error_detail TEXT,
+        status_code INTEGER,
+        latency_ms REAL,
+        dns_ms REAL,
+        connect_ms REAL,
+        tls_ms REAL,
+        ttfb_ms REAL,
+        transfer_ms REAL,
+        loop_lag_ms REAL,
+        slip_ms REAL
+    );
+    CREATE INDEX samples_target_time ON samples (target_id, started_at_ms);
+    CREATE TABLE engine (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        pid INTEGER NOT NULL,
+        started_at_ms INTEGER NOT NULL,
+        heartbeat_at_ms INTEGER NOT NULL,
+        stopped_at_ms INTEGER,
+        loop_lag_ms REAL,
+        slip_p99_ms REAL,
+        in_flight INTEGER,
+        queue_depth INTEGER
+    );
+    """,
+)
+SCHEMA_VERSION = len(_MIGRATIONS)
+
+_SAMPLE_COLUMNS = (
+    "target_id, started_at_ms, error, error_detail, status_code, latency_ms, dns_ms,"
+    " connect_ms, tls_ms, ttfb_ms, transfer_ms, loop_lag_ms, slip_ms"
+)
+_WINDOW_COLUMNS = (
+    "started_at_ms, error, latency_ms, dns_ms, connect_ms, tls_ms, ttfb_ms, transfer_ms"
+)
+
+
+class StoreError(Exception):
+    """A database that cannot be opened or used as it is; the message says what to do."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredTarget:
+    """A target as the database holds it."""
+
+    id: int
+    target: Target
+    paused: bool
+    updated_at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class EngineStatus:
+    """The engine's latest heartbeat and self-measurements."""
+
+    pid: int
+    started_at_ms: int
+    heartbeat_at_ms: int
+    stopped_at_ms: int | None
+    loop_lag_ms: float | None
+    slip_p99_ms: float | None
+    in_flight: int | None
+    queue_depth: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class SampleRecord:
+    """A stored sample with its row id, as the console reads it."""
+
+    id: int
+    sample: Sample
+
+
+def now_ms() -> int:
+    """Return the current UTC time in epoch milliseconds."""
+    return int(datetime.now(UTC).timestamp() * 1000)
+
+
+def _create_private_file(path: Path) -> None:
+    """Create an empty database file readable by its owner only, if it does not exist."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        return
+    os.close(descriptor)
+
+
+def _sample_from_row(row: Sequence[Any]) -> Sample:
+    return Sample(
+        target_id=row[0],
+        started_at_ms=row[1],
+        error=ErrorClass(row[2]) if row[2] is not None else None,
+        error_detail=row[3],
+        status_code=row[4],
+        latency_ms=row[5],
+        dns_ms=row[6],
+        connect_ms=row[7],
+        tls_ms=row[8],
+        ttfb_ms=row[9],
+        transfer_ms=row[10],
+        loop_lag_ms=row[11],
+        slip_ms=row[12],
+    )
+
+
+def _sample_values(sample: Sample) -> tuple[Any, ...]:
+    return (
+        sample.target_id,
+        sample.started_at_ms,
+        None if sample.error is None else str(sample.error),
+        sample.error_detail,
+        sample.status_code,
+        sample.latency_ms,
+        sample.dns_ms,
+        sample.connect_ms,
+        sample.tls_ms,
+        sample.ttfb_ms,
+        sample.transfer_ms,
+        sample.loop_lag_ms,
+        sample.slip_ms,
+    )
+
+
+class Store:
+    """An open database connection with the queries of NOC Watch."""
+
+    def __init__(self, connection: aiosqlite.Connection, path: Path) -> None:
+        self._db = connection
+        self.path = path
+
+    @classmethod
+    async def open(cls, path: Path, *, create: bool = True) -> Self:
+        """Open (and create or migrate) the database, raising StoreError with a clear reason."""
+        if not path.exists() and not create:
+            raise StoreError(
+                _("{path}: database not found; start `nocwatch serve` or pass --db").format(
+                    path=path
+                )
+            )
+        try:
+            _create_private_file(path)
+        except OSError as error:
+            raise StoreError(
+                _("{path}: cannot create the database: {reason}").format(
+                    path=path, reason=error.strerror or error
+                )
+            ) from None
+
+        connection = await aiosqlite.connect(path, isolation_level=None)
+        store = cls(connection, path)
+        try:
+            await store._prepare()
+        except sqlite3.DatabaseError as error:
+            await connection.close()
+            raise StoreError(cls._explain(path, error)) from None
+        except StoreError:
+            await connection.close()
+            raise
+        return store
+
+    @staticmethod
+    def _explain(path: Path, error: sqlite3.DatabaseError) -> str:
+        message = str(error)
+        if "not a database" in message:
+            return _("{path}: not a NOC Watch database (not SQLite); pass another --db").format(
+                path=path
+            )
+        if "readonly" in message or "read-only" in message:
+            return _(
+                "{path}: the database is read-only; make it writable or pass another --db"
+            ).format(path=path)
+        return _("{path}: database error: {reason}").format(path=path, reason=message)
+
+    async def _prepare(self) -> None:
+        version = await self._user_version()
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                _(
+                    "{path}: database schema {found} is newer than this NOC Watch supports"
+                    " ({supported}); upgrade NOC Watch"
+                ).format(path=self.path, found=version, supported=SCHEMA_VERSION)
+            )
+        await self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        await self._db.execute("PRAGMA journal_mode = WAL")
+        await self._db.execute("PRAGMA synchronous = NORMAL")
+        for number in range(version, SCHEMA_VERSION):
+            script = _MIGRATIONS[number]
+            await self._db.executescript(
+                f"BEGIN IMMEDIATE; {script} PRAGMA user_version = {number + 1}; COMMIT;"
+            )
+
+    async def _user_version(self) -> int:
+        async with self._db.execute("PRAGMA user_version") as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    async def close(self) -> None:
+        """Close the connection."""
+        await self._db.close()
+
+    # Targets
+
+    async def list_targets(self) -> list[StoredTarget]:
+        """Return every target, ordered by name."""
+        async with self._db.execute(
+            "SELECT id, spec, paused, updated_at_ms FROM targets ORDER BY name"
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [
+            StoredTarget(row[0], Target.model_validate_json(row[1]), bool(row[2]), row[3])
+            for row in rows
+        ]
+
+    async def targets_revision(self) -> tuple[int, int, int]:
+        """Return a value that changes whenever a target is added, changed or removed."""
+        async with self._db.execute(
+            "SELECT count(*), coalesce(max(updated_at_ms), 0), coalesce(sum(id), 0) FROM targets"
+        ) as cursor:
+            row = await cursor.fetchone()
+        assert row is not None
+        return int(row[0]), int(row[1]), int(row[2])
+
+    async def count_targets(self) -> int:
+        """Return how many targets the database holds."""
+        return (await self.targets_revision())[0]
+
+    async def add_targets(self, targets: Iterable[Target]) -> None:
+        """Insert new targets in one transaction."""
+        stamp = now_ms()
+        rows = [(t.name, t.model_dump_json(), stamp, stamp) for t in targets]
+        await self._db.execute("BEGIN IMMEDIATE")
+        try:
+            await self._db.executemany(
+                "INSERT INTO targets (name, spec, created_at_ms, updated_at_ms)"
+                " VALUES (?, ?, ?, ?)",
+                rows,
+            )
+        except BaseException:
+            await self._db.execute("ROLLBACK")
+            raise
+        await self._db.execute("COMMIT")
+
+    # Samples
+
+    async def insert_samples(self, samples: Sequence[Sample]) -> None:
+        """Insert a batch of samples in one transaction."""
+        await self._db.execute("BEGIN IMMEDIATE")
+        try:
+            await self._db.executemany(
+                f"INSERT INTO samples ({_SAMPLE_COLUMNS}) VALUES"
+                " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [_sample_values(sample) for sample in samples],
+            )
+        except BaseException:
+            await self._db.execute("ROLLBACK")
+            raise
+        await self._db.execute("COMMIT")
+
+    async def samples_after(self, last_id: int, limit: int = 10_000) -> list[SampleRecord]:
+        """Return samples with a row id above `last_id`, oldest first."""
+        async with self._db.execute(
+            f"SELECT id, {_SAMPLE_COLUMNS} FROM samples WHERE id > ? ORDER BY id LIMIT ?",
+            (last_id, limit),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [SampleRecord(row[0], _sample_from_row(row[1:])) for row in rows]
+
+    async def recent_samples(self, since_ms: int) -> list[SampleRecord]:
+        """Return every sample started at or after `since_ms`, oldest first."""
+        async with self._db.execute(
+            f"SELECT id, {_SAMPLE_COLUMNS} FROM samples WHERE started_at_ms >= ? ORDER BY id",
+            (since_ms,),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [SampleRecord(row[0], _sample_from_row(row[1:])) for row in rows]
+
+    async def last_sample_id(self) -> int:
+        """Return the highest sample row id, or 0 when there is none."""
+        async with self._db.execute("SELECT coalesce(max(id), 0) FROM samples") as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    async def window_rows(self, target_id: int, since_ms: int, until_ms: int) -> list[SampleRow]:
+        """Return one target's samples in [since_ms, until_ms), oldest first, for statistics."""
+        async with self._db.execute(
+            f"SELECT {_WINDOW_COLUMNS} FROM samples"
+            " WHERE target_id = ? AND started_at_ms >= ? AND started_at_ms < ?"
+            " ORDER BY started_at_ms",
+            (target_id, since_ms, until_ms),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [SampleRow(*row) for row in rows]
+
+    async def latest_errors(self, target_id: int, count: int) -> list[str | None]:
+        """Return the error classes of a target's newest `count` samples, oldest first."""
+        async with self._db.execute(
+            "SELECT error FROM samples WHERE target_id = ? ORDER BY started_at_ms DESC LIMIT ?",
+            (target_id, count),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [row[0] for row in reversed(list(rows))]
+
+    # Engine status
+
+    async def write_engine_status(self, status: EngineStatus) -> None:
+        """Replace the engine's status row."""
+        await self._db.execute(
+            "INSERT OR REPLACE INTO engine (id, pid, started_at_ms, heartbeat_at_ms,"
+            " stopped_at_ms, loop_lag_ms, slip_p99_ms, in_flight, queue_depth)"
+            " VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                status.pid,
+                status.started_at_ms,
+                status.heartbeat_at_ms,
+                status.stopped_at_ms,
+                status.loop_lag_ms,
+                status.slip_p99_ms,
+                status.in_flight,
+                status.queue_depth,
+            ),
+        )
+
+    async def engine_status(self) -> EngineStatus | None:
+        """Return the engine's last written status, or None if no engine ever ran."""
+        async with self._db.execute(
+            "SELECT pid, started_at_ms, heartbeat_at_ms, stopped_at_ms, loop_lag_ms,"
+            " slip_p99_ms, in_flight, queue_depth FROM engine WHERE id = 1"
+        ) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None else EngineStatus(*row)

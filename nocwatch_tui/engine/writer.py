@@ -1,0 +1,80 @@
+"""The one writer task that batches samples into the store."""
+
+import asyncio
+import logging
+import sqlite3
+
+from nocwatch_tui.engine.sample import Sample
+from nocwatch_tui.engine.store import Store
+
+log = logging.getLogger("nocwatch.writer")
+
+RETRY_DELAY_S = 1.0
+
+
+class SampleWriter:
+    """Queues samples and writes them in batches, so probing never waits on SQLite."""
+
+    def __init__(self, store: Store, batch_max: int = 1000, linger_s: float = 0.1) -> None:
+        self._store = store
+        # None is the stop marker: everything queued before it is written first.
+        self._queue: asyncio.Queue[Sample | None] = asyncio.Queue()
+        self._batch_max = batch_max
+        self._linger_s = linger_s
+        self._stopping = False
+        self.written = 0
+
+    @property
+    def depth(self) -> int:
+        """Return how many samples wait to be written."""
+        return self._queue.qsize()
+
+    def put(self, sample: Sample) -> None:
+        """Queue a sample for writing."""
+        self._queue.put_nowait(sample)
+
+    def stop(self) -> None:
+        """Ask `run` to write what is queued and return."""
+        self._queue.put_nowait(None)
+
+    async def run(self) -> None:
+        """Write batches until `stop`; a failed batch is retried, never dropped."""
+        while not self._stopping:
+            first = await self._queue.get()
+            if first is None:
+                break
+            await asyncio.sleep(self._linger_s)
+            await self._write_until_done([first, *self._take(self._batch_max - 1)])
+        while not self._queue.empty():
+            await self._write_until_done(self._take(self._batch_max))
+
+    def _take(self, count: int) -> list[Sample]:
+        batch: list[Sample] = []
+        while len(batch) < count and not self._queue.empty():
+            item = self._queue.get_nowait()
+            if item is None:
+                self._stopping = True
+            else:
+                batch.append(item)
+        return batch
+
+    async def _write_until_done(self, batch: list[Sample]) -> None:
+        if not batch:
+            return
+        attempt = 0
+        while True:
+            try:
+                await self._store.insert_samples(batch)
+            except sqlite3.OperationalError as error:
+                attempt += 1
+                log.error(
+                    "writing %d samples failed (attempt %d), retrying in %g s: %s",
+                    len(batch),
+                    attempt,
+                    RETRY_DELAY_S,
+                    error,
+                )
+                await asyncio.sleep(RETRY_DELAY_S)
+                continue
+            self.written += len(batch)
+            return
