@@ -1,0 +1,1 @@
+"""The Textual console: it reads the engine's database and never probes itself."""

@@ -1,0 +1,28 @@
+"""Messages from the database feed to the screens."""
+
+from dataclasses import dataclass
+
+from textual.message import Message
+
+from nocwatch_tui.engine.store import EngineStatus, SampleRecord, StoredTarget
+
+
+@dataclass
+class TargetsRead(Message, bubble=False):
+    """The full list of targets, sent at start and whenever it changes."""
+
+    targets: list[StoredTarget]
+
+
+@dataclass
+class SamplesRead(Message, bubble=False):
+    """Samples written since the previous read, oldest first."""
+
+    records: list[SampleRecord]
+
+
+@dataclass
+class EngineStatusRead(Message, bubble=False):
+    """The engine's latest heartbeat, or None when no engine ever ran."""
+
+    status: EngineStatus | None

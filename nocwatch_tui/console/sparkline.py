@@ -1,0 +1,41 @@
+"""Text sparklines for grid cells, with failed probes marked instead of drawn as zero."""
+
+from collections.abc import Sequence
+from itertools import pairwise
+
+BARS = "▁▂▃▄▅▆▇█"
+FAILURE_MARK = "×"
+
+
+def sparkline(values: Sequence[float | None], width: int) -> str:
+    """Draw the newest `width` values as bars scaled between their min and max.
+
+    None stands for a probe without a value and is drawn as FAILURE_MARK; the
+    result is right-aligned and padded to `width` with spaces.
+    """
+    shown = list(values[-width:]) if width > 0 else []
+    numbers = [value for value in shown if value is not None]
+    low = min(numbers, default=0.0)
+    span = max(numbers, default=0.0) - low
+
+    bars = []
+    for value in shown:
+        if value is None:
+            bars.append(FAILURE_MARK)
+        elif span <= 0:
+            bars.append(BARS[0])
+        else:
+            level = round((value - low) / span * (len(BARS) - 1))
+            bars.append(BARS[level])
+    return "".join(bars).rjust(width)
+
+
+def latency_deltas(latencies: Sequence[float | None]) -> list[float | None]:
+    """Return |L(i) − L(i−1)| for each consecutive pair; a failure breaks the pair."""
+    deltas: list[float | None] = []
+    for previous, current in pairwise(latencies):
+        if previous is None or current is None:
+            deltas.append(None)
+        else:
+            deltas.append(abs(current - previous))
+    return deltas
