@@ -25,7 +25,9 @@ def start_parent_watch() -> None:
     """Start the watch if the environment names a parent process id."""
     value = os.environ.get(PARENT_ENV, "")
     if value.isdigit():
-        threading.Thread(target=_watch, args=(int(value),), daemon=True, name="parent-watch").start()
+        threading.Thread(
+            target=_watch, args=(int(value),), daemon=True, name="parent-watch"
+        ).start()
 
 
 def child_environment() -> dict[str, str]:

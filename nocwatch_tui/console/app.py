@@ -7,6 +7,7 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 
 from nocwatch_tui.console.screens.main import MainScreen
+from nocwatch_tui.engine.store import Store
 from nocwatch_tui.engine.windows import WINDOWS_S
 from nocwatch_tui.i18n import _
 
@@ -36,9 +37,23 @@ class NocWatchApp(App[None]):
         self.window_s = WINDOWS_S[window]
         self.operator = operator
         self.engine_mode: EngineMode = engine_mode
+        self._store: Store | None = None
 
-    def on_mount(self) -> None:
-        self.push_screen(MainScreen())
+    @property
+    def store(self) -> Store:
+        """Return the app's database connection, open from mount to unmount."""
+        assert self._store is not None, "the store opens when the app mounts"
+        return self._store
+
+    async def on_mount(self) -> None:
+        self._store = await Store.open(self.db_path, create=False)
+        await self.push_screen(MainScreen())
+
+    async def on_unmount(self) -> None:
+        self.workers.cancel_all()
+        if self._store is not None:
+            await self._store.close()
+            self._store = None
 
     def action_help(self) -> None:
         """Show or hide the panel that lists every key."""

@@ -2,7 +2,6 @@
 
 import asyncio
 import logging
-from pathlib import Path
 
 from textual.message_pump import MessagePump
 
@@ -15,31 +14,27 @@ SAMPLE_POLL_S = 0.25
 STATUS_EVERY = 4  # sample polls per target and engine status read
 
 
-async def run_feed(db_path: Path, window_s: int, receiver: MessagePump) -> None:
+async def run_feed(store: Store, window_s: int, receiver: MessagePump) -> None:
     """Post the database's state to `receiver`, then every change, until cancelled."""
-    store = await Store.open(db_path, create=False)
-    try:
-        revision = await store.targets_revision()
-        receiver.post_message(TargetsRead(await store.list_targets()))
-        initial = await store.recent_samples(now_ms() - window_s * 1000)
-        last_id = initial[-1].id if initial else await store.last_sample_id()
-        receiver.post_message(SamplesRead(initial))
-        receiver.post_message(EngineStatusRead(await store.engine_status()))
+    revision = await store.targets_revision()
+    receiver.post_message(TargetsRead(await store.list_targets()))
+    initial = await store.recent_samples(now_ms() - window_s * 1000)
+    last_id = initial[-1].id if initial else await store.last_sample_id()
+    receiver.post_message(SamplesRead(initial))
+    receiver.post_message(EngineStatusRead(await store.engine_status()))
 
-        tick = 0
-        while True:
-            await asyncio.sleep(SAMPLE_POLL_S)
-            records = await store.samples_after(last_id)
-            if records:
-                last_id = records[-1].id
-                receiver.post_message(SamplesRead(records))
+    tick = 0
+    while True:
+        await asyncio.sleep(SAMPLE_POLL_S)
+        records = await store.samples_after(last_id)
+        if records:
+            last_id = records[-1].id
+            receiver.post_message(SamplesRead(records))
 
-            tick += 1
-            if tick % STATUS_EVERY == 0:
-                current = await store.targets_revision()
-                if current != revision:
-                    revision = current
-                    receiver.post_message(TargetsRead(await store.list_targets()))
-                receiver.post_message(EngineStatusRead(await store.engine_status()))
-    finally:
-        await store.close()
+        tick += 1
+        if tick % STATUS_EVERY == 0:
+            current = await store.targets_revision()
+            if current != revision:
+                revision = current
+                receiver.post_message(TargetsRead(await store.list_targets()))
+            receiver.post_message(EngineStatusRead(await store.engine_status()))

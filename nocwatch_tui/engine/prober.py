@@ -34,10 +34,11 @@ _FAMILIES = {"auto": socket.AF_UNSPEC, "ipv4": socket.AF_INET, "ipv6": socket.AF
 class ProbeFailure(Exception):
     """A probe that ended without passing, with its error class and a short reason."""
 
-    def __init__(self, error: ErrorClass, detail: str) -> None:
+    def __init__(self, error: ErrorClass, detail: str, status_code: int | None = None) -> None:
         super().__init__(detail)
         self.error = error
         self.detail = detail
+        self.status_code = status_code
 
 
 @dataclass
@@ -172,6 +173,7 @@ class Prober:
             sample.status_code = response_code
         except ProbeFailure as failure:
             sample.error, sample.error_detail = failure.error, failure.detail
+            sample.status_code = failure.status_code
         except TimeoutError:
             timeout = _classify_timeout(clock.stage, target.timeout_s)
             sample.error, sample.error_detail = timeout.error, timeout.detail
@@ -223,11 +225,12 @@ class Prober:
                     method = "GET"
                 continue
             if not target.accepts_status(status_code):
-                raise ProbeFailure(ErrorClass.STATUS, f"HTTP {status_code}")
+                raise ProbeFailure(ErrorClass.STATUS, f"HTTP {status_code}", status_code)
             if target.body_contains is not None and target.body_contains.encode() not in body:
                 raise ProbeFailure(
                     ErrorClass.BODY,
                     f"the first {MAX_BODY_BYTES // 1024} KiB of the body lack the expected text",
+                    status_code,
                 )
             return status_code
         raise ProbeFailure(ErrorClass.REDIRECTS, f"more than {MAX_REDIRECTS} redirects")

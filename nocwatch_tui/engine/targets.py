@@ -87,7 +87,9 @@ class Target(BaseModel):
     """Seconds between probe starts."""
     timeout_s: float = Field(default=5.0, gt=0)
     """Whole-probe deadline in seconds, name resolution and body read included."""
-    expected_status: list[int | str] = Field(default_factory=lambda: list[int | str](["200-399"]), min_length=1)
+    expected_status: list[int | str] = Field(
+        default_factory=lambda: list[int | str](["200-399"]), min_length=1
+    )
     """Status codes or ranges such as "200-299" that pass."""
     body_contains: str | None = None
     """Text that the first 64 KiB of the body must contain."""

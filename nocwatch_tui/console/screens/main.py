@@ -32,7 +32,7 @@ class MainScreen(Screen[None]):
 
         app = self.app
         assert isinstance(app, NocWatchApp)
-        self.run_worker(run_feed(app.db_path, app.window_s, self), exclusive=True, name="feed")
+        self.run_worker(run_feed(app.store, app.window_s, self), exclusive=True, name="feed")
         self.set_interval(1.0, self._expire_window)
         self._refresh_summary()
 

@@ -1,0 +1,77 @@
+"""A database with fixed targets and samples, for console tests and snapshots."""
+
+import asyncio
+from pathlib import Path
+
+from nocwatch_tui.engine.sample import ErrorClass, Sample
+from nocwatch_tui.engine.store import Store, now_ms
+from nocwatch_tui.engine.targets import Target
+
+STEADY_LATENCIES = [21.0, 22.5, 20.8, 23.1, 21.7, 22.0, 25.4, 21.2, 20.9, 22.3]
+JITTERY_LATENCIES = [35.0, 80.2, 41.0, None, 110.3, 52.0, 28.4, 95.1, None, 61.0]
+
+
+def fixture_targets() -> list[Target]:
+    return [
+        Target(name="steady", url="http://127.0.0.1:9/steady", interval_s=2, timeout_s=1),
+        Target(name="jittery", url="http://127.0.0.1:9/jittery", interval_s=2, timeout_s=1),
+        Target(name="down", url="http://127.0.0.1:9/down", interval_s=2, timeout_s=1),
+        Target(name="[bold red]x[/]", url="http://127.0.0.1:9/markup", interval_s=2, timeout_s=1),
+        Target(name="idle", url="http://127.0.0.1:9/idle", interval_s=2, timeout_s=1),
+    ]
+
+
+def _samples(target_ids: dict[str, int], start_ms: int) -> list[Sample]:
+    samples = []
+    for index, latency in enumerate(STEADY_LATENCIES):
+        samples.append(
+            Sample(
+                target_ids["steady"], start_ms + index * 2000, latency_ms=latency, status_code=200
+            )
+        )
+    for index, latency in enumerate(JITTERY_LATENCIES):
+        error = None if latency is not None else ErrorClass.TIMEOUT
+        samples.append(
+            Sample(
+                target_ids["jittery"],
+                start_ms + index * 2000,
+                error=error,
+                latency_ms=latency,
+                status_code=200 if latency else None,
+            )
+        )
+    for index in range(10):
+        samples.append(
+            Sample(
+                target_ids["down"],
+                start_ms + index * 2000,
+                error=ErrorClass.REFUSED,
+                error_detail="connection refused",
+            )
+        )
+    for index in range(4):
+        samples.append(
+            Sample(
+                target_ids["[bold red]x[/]"],
+                start_ms + index * 2000,
+                latency_ms=100.0 + index,
+                status_code=200,
+            )
+        )
+    return samples
+
+
+async def _fill(db_path: Path) -> None:
+    store = await Store.open(db_path)
+    try:
+        await store.add_targets(fixture_targets())
+        ids = {stored.target.name: stored.id for stored in await store.list_targets()}
+        await store.insert_samples(_samples(ids, now_ms() - 60_000))
+    finally:
+        await store.close()
+
+
+def make_console_database(db_path: Path) -> Path:
+    """Create the database and return its path."""
+    asyncio.run(_fill(db_path))
+    return db_path

@@ -1,0 +1,114 @@
+"""The prober against real lab servers on 127.0.0.1."""
+
+import time
+
+import pytest
+
+from nocwatch_tui.engine.prober import Prober
+from nocwatch_tui.engine.sample import ErrorClass
+from nocwatch_tui.engine.targets import Target
+from nocwatch_tui.lab import Lab
+
+
+@pytest.fixture
+async def prober():
+    running = Prober()
+    try:
+        yield running
+    finally:
+        await running.aclose()
+
+
+def lab_target(lab: Lab, server: str, **fields: object) -> Target:
+    return Target.model_validate(
+        {"name": server, "url": lab.urls[server], "interval_s": 5, "timeout_s": 1.0, **fields}
+    )
+
+
+async def test_steady_latency_near_scripted_delay(lab: Lab, prober: Prober) -> None:
+    target = lab_target(lab, "steady")
+    await prober.probe(target, 1)  # the first probe warms imports up
+    latencies = [(await prober.probe(target, 1)).latency_ms for _ in range(5)]
+    assert all(latency is not None for latency in latencies)
+    median = sorted(latencies)[2]
+    assert median >= 20.0
+    assert median < 30.0
+
+
+async def test_steady_sample_passes_with_phases(lab: Lab, prober: Prober) -> None:
+    sample = await prober.probe(lab_target(lab, "steady"), 7)
+    assert sample.error is None
+    assert sample.status_code == 200
+    assert sample.target_id == 7
+    assert sample.connect_ms is not None
+    assert sample.ttfb_ms is not None
+    assert sample.ttfb_ms >= 19.0
+    assert sample.transfer_ms is not None
+    assert sample.dns_ms is None  # an IP literal needs no resolution
+    assert sample.tls_ms is None
+
+
+async def test_start_time_is_utc_epoch(lab: Lab, prober: Prober) -> None:
+    before_ms = int(time.time() * 1000)
+    sample = await prober.probe(lab_target(lab, "steady"), 1)
+    assert before_ms - 5 <= sample.started_at_ms <= before_ms + 1000
+
+
+async def test_refused_error_class(lab: Lab, prober: Prober) -> None:
+    sample = await prober.probe(lab_target(lab, "down"), 1)
+    assert sample.error is ErrorClass.REFUSED
+    assert sample.latency_ms is None
+
+
+async def test_status_error_class(lab: Lab, prober: Prober) -> None:
+    sample = await prober.probe(lab_target(lab, "failing"), 1)
+    assert sample.error is ErrorClass.STATUS
+    assert sample.status_code == 500
+    assert sample.latency_ms is not None  # a response arrived, so latency is defined
+
+
+async def test_expected_status_accepts_500(lab: Lab, prober: Prober) -> None:
+    sample = await prober.probe(lab_target(lab, "failing", expected_status=[500]), 1)
+    assert sample.error is None
+
+
+async def test_closed_error_class(lab: Lab, prober: Prober) -> None:
+    sample = await prober.probe(lab_target(lab, "close"), 1)
+    assert sample.error is ErrorClass.CLOSED
+
+
+async def test_hang_times_out_at_deadline(lab: Lab, prober: Prober) -> None:
+    target = lab_target(lab, "hang", timeout_s=0.5)
+    started = time.perf_counter()
+    sample = await prober.probe(target, 1)
+    elapsed = time.perf_counter() - started
+    assert sample.error is ErrorClass.TIMEOUT
+    assert elapsed >= 0.5
+    assert elapsed < 0.55
+
+
+async def test_trickle_never_outlives_deadline(lab: Lab, prober: Prober) -> None:
+    target = lab_target(lab, "trickle", timeout_s=1.5, interval_s=3)
+    started = time.perf_counter()
+    sample = await prober.probe(target, 1)
+    elapsed = time.perf_counter() - started
+    assert sample.error is ErrorClass.TIMEOUT
+    assert elapsed < 1.5 * 1.1
+
+
+async def test_unresolvable_name_is_dns_error(prober: Prober) -> None:
+    target = Target(name="nowhere", url="http://nowhere.invalid/", interval_s=5, timeout_s=2)
+    sample = await prober.probe(target, 1)
+    assert sample.error is ErrorClass.DNS
+    assert sample.dns_ms is not None
+
+
+async def test_body_contains_missing_is_body_error(lab: Lab, prober: Prober) -> None:
+    sample = await prober.probe(lab_target(lab, "steady", body_contains="no such text"), 1)
+    assert sample.error is ErrorClass.BODY
+    assert sample.status_code == 200
+
+
+async def test_slow_response_over_deadline(lab: Lab, prober: Prober) -> None:
+    sample = await prober.probe(lab_target(lab, "slow", timeout_s=0.3), 1)
+    assert sample.error is ErrorClass.TIMEOUT
