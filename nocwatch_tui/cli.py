@@ -13,6 +13,7 @@ from pathlib import Path
 import platformdirs
 
 from nocwatch_tui import __version__
+from nocwatch_tui.engine.settings import Settings, SettingsError, load_settings
 from nocwatch_tui.engine.store import StoreError
 from nocwatch_tui.engine.targets import Target, TargetsFileError, load_targets_file
 from nocwatch_tui.engine.windows import DEFAULT_WINDOW, WINDOWS_S
@@ -62,6 +63,13 @@ def _common_options() -> argparse.ArgumentParser:
         default=argparse.SUPPRESS,
         metavar="FILE",
         help=_("JSON targets file, imported when the database has no targets yet"),
+    )
+    common.add_argument(
+        "--settings",
+        type=Path,
+        default=argparse.SUPPRESS,
+        metavar="FILE",
+        help=_("TOML settings file (default: $NOCWATCH_SETTINGS or the XDG config folder)"),
     )
     common.add_argument(
         "--window",
@@ -133,6 +141,7 @@ def _fill_defaults(args: argparse.Namespace) -> argparse.Namespace:
         "command": "console",
         "db": None,
         "targets": None,
+        "settings": None,
         "window": DEFAULT_WINDOW,
         "operator": None,
         "verbose": False,
@@ -145,6 +154,10 @@ def _fill_defaults(args: argparse.Namespace) -> argparse.Namespace:
     if args.operator is None:
         args.operator = default_operator()
     return args
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(args.settings)
 
 
 def _configure_logging(verbose: bool) -> None:
@@ -167,7 +180,7 @@ def _run_serve(args: argparse.Namespace) -> int:
 
     _configure_logging(args.verbose)
     targets = _load_targets(args.targets)
-    asyncio.run(serve(args.db, targets))
+    asyncio.run(serve(args.db, targets, _settings(args)))
     return EXIT_OK
 
 
@@ -175,6 +188,7 @@ def _run_report(args: argparse.Namespace) -> int:
     from nocwatch_tui.engine.report import build_report, format_json, format_table
     from nocwatch_tui.engine.store import Store
 
+    _settings(args)  # an invalid settings file is reported even where no value is used
     if not args.db.exists():
         raise UsageError(
             _("{path}: database not found; pass --db or run `nocwatch serve` first").format(
@@ -221,13 +235,20 @@ def _run_console(args: argparse.Namespace) -> int:
         targets=_load_targets(args.targets),
         window=args.window,
         operator=args.operator,
+        settings=_settings(args),
+        settings_path=args.settings,
     )
 
 
 def _run_demo(args: argparse.Namespace) -> int:
     from nocwatch_tui.console.launch import run_demo
 
-    return run_demo(window=args.window, operator=args.operator)
+    return run_demo(
+        window=args.window,
+        operator=args.operator,
+        settings=_settings(args),
+        settings_path=args.settings,
+    )
 
 
 _COMMANDS = {
@@ -245,7 +266,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     start_parent_watch()
     try:
         return _COMMANDS[args.command](args)
-    except (UsageError, TargetsFileError, StoreError) as error:
+    except (UsageError, TargetsFileError, SettingsError, StoreError) as error:
         print(_("nocwatch: error: {message}").format(message=error), file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

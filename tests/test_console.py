@@ -3,7 +3,6 @@
 from pathlib import Path
 
 import pytest
-from console_data import make_console_database
 from textual.pilot import Pilot
 
 from nocwatch_tui.console.app import NocWatchApp
@@ -11,6 +10,8 @@ from nocwatch_tui.console.widgets.grid import TargetGrid
 from nocwatch_tui.console.widgets.summary_bar import SummaryBar
 from nocwatch_tui.engine.sample import Sample
 from nocwatch_tui.engine.store import Store, now_ms
+
+from console_data import make_console_database
 
 
 async def wait_for(pilot: Pilot[None], condition, attempts: int = 50) -> bool:

@@ -7,9 +7,9 @@ import sqlite3
 import statistics
 from pathlib import Path
 
-from conftest import nocwatch_command
-
 from nocwatch_tui.lab import Lab
+
+from conftest import nocwatch_command
 
 REPORT_FIELDS = {
     "name",

@@ -4,9 +4,10 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import run_nocwatch
 
 from nocwatch_tui.engine.targets import Target, TargetsFileError, load_targets_file
+
+from conftest import run_nocwatch
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 

@@ -7,6 +7,7 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 
 from nocwatch_tui.console.screens.main import MainScreen
+from nocwatch_tui.engine.settings import Settings
 from nocwatch_tui.engine.store import Store
 from nocwatch_tui.engine.windows import WINDOWS_S
 from nocwatch_tui.i18n import _
@@ -31,8 +32,10 @@ class NocWatchApp(App[None]):
         window: str = "15m",
         operator: str = "operator",
         engine_mode: EngineMode = "attached",
+        settings: Settings | None = None,
     ) -> None:
         super().__init__()
+        self.settings = settings or Settings()
         self.db_path = db_path
         self.window_s = WINDOWS_S[window]
         self.operator = operator

@@ -17,6 +17,7 @@ import platformdirs
 
 from nocwatch_tui.console.app import EngineMode, NocWatchApp
 from nocwatch_tui.engine.runtime import import_if_empty
+from nocwatch_tui.engine.settings import Settings
 from nocwatch_tui.engine.store import Store, now_ms
 from nocwatch_tui.engine.targets import Target
 from nocwatch_tui.i18n import _
@@ -62,14 +63,19 @@ def _python_command(*arguments: str) -> list[str]:
 
 
 @contextmanager
-def _engine_process(db_path: Path, log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+def _engine_process(
+    db_path: Path, settings_path: Path | None, log_path: Path
+) -> Iterator[subprocess.Popen[bytes]]:
     """Run `nocwatch serve` on the database as a child process, stopping it on exit."""
+    arguments = ["serve", "--db", str(db_path)]
+    if settings_path is not None:
+        arguments += ["--settings", str(settings_path)]
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as log_file:
         # A new session keeps the terminal's ctrl+c away from the engine, which
         # the console stops itself so that pending samples are written.
         child = subprocess.Popen(
-            _python_command("serve", "--db", str(db_path)),
+            _python_command(*arguments),
             stdin=subprocess.DEVNULL,
             stdout=log_file,
             stderr=log_file,
@@ -101,6 +107,8 @@ def run_console(
     targets: Sequence[Target] | None,
     window: str,
     operator: str,
+    settings: Settings,
+    settings_path: Path | None = None,
     log_path: Path | None = None,
 ) -> int:
     """Run the console on a database, with its own engine unless one already runs there."""
@@ -109,11 +117,13 @@ def run_console(
         log_path = platformdirs.user_log_path("nocwatch") / "engine.log"
 
     mode: EngineMode = "attached" if engine_running else "own"
-    app = NocWatchApp(db_path, window=window, operator=operator, engine_mode=mode)
+    app = NocWatchApp(
+        db_path, window=window, operator=operator, engine_mode=mode, settings=settings
+    )
     if engine_running:
         app.run()
         return 0
-    with _engine_process(db_path, log_path):
+    with _engine_process(db_path, settings_path, log_path):
         app.run()
     return 0
 
@@ -152,7 +162,9 @@ def lab_targets(urls: dict[str, str]) -> list[Target]:
     ]
 
 
-def run_demo(window: str, operator: str) -> int:
+def run_demo(
+    window: str, operator: str, settings: Settings, settings_path: Path | None = None
+) -> int:
     """Start the lab, then run the console on it with a temporary database."""
     from nocwatch_tui.lab import DEMO_SERVERS
 
@@ -171,7 +183,13 @@ def run_demo(window: str, operator: str) -> int:
         try:
             targets = lab_targets(_read_lab_urls(lab))
             return run_console(
-                workdir / "demo.db", targets, window, operator, log_path=workdir / "engine.log"
+                workdir / "demo.db",
+                targets,
+                window,
+                operator,
+                settings,
+                settings_path,
+                log_path=workdir / "engine.log",
             )
         finally:
             if lab.poll() is None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from nocwatch_tui.engine.loop_lag import LoopLagMonitor
 from nocwatch_tui.engine.prober import Prober
 from nocwatch_tui.engine.scheduler import Scheduler
+from nocwatch_tui.engine.settings import Settings
 from nocwatch_tui.engine.store import EngineStatus, Store, now_ms
 from nocwatch_tui.engine.targets import Target
 from nocwatch_tui.engine.writer import SampleWriter
@@ -30,8 +31,9 @@ async def import_if_empty(store: Store, targets: Sequence[Target] | None) -> Non
 class Engine:
     """Probes the database's targets and writes every sample until stopped."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, settings: Settings | None = None) -> None:
         self.store = store
+        self.settings = settings or Settings()
         self.loop_lag = LoopLagMonitor()
         self.prober = Prober()
         self.writer = SampleWriter(store)
@@ -83,7 +85,7 @@ class Engine:
         )
 
 
-async def serve(db_path: Path, targets: Sequence[Target] | None) -> None:
+async def serve(db_path: Path, targets: Sequence[Target] | None, settings: Settings) -> None:
     """Run the engine on a database until SIGINT or SIGTERM."""
     store = await Store.open(db_path)
     try:
@@ -93,7 +95,7 @@ async def serve(db_path: Path, targets: Sequence[Target] | None) -> None:
         for signal_number in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signal_number, stop.set)
         try:
-            await Engine(store).run(stop)
+            await Engine(store, settings).run(stop)
         finally:
             for signal_number in (signal.SIGINT, signal.SIGTERM):
                 with contextlib.suppress(ValueError, RuntimeError):
