@@ -303,3 +303,59 @@ async def test_serve_lab_prints_aligned_text() -> None:
     assert len(lines) == 2
     assert lines[0].startswith("flapping  http://127.0.0.1:")
     assert lines[1].startswith("down      http://127.0.0.1:")
+
+
+async def test_tls_servers_use_https_and_publish_the_lab_authority() -> None:
+    async with Lab(["tls-expired", "steady"]) as lab:
+        urls = lab.urls
+        ca_pem = lab.ca_pem
+
+    assert urls["tls-expired"].startswith("https://127.0.0.1:")
+    assert urls["steady"].startswith("http://127.0.0.1:")
+    assert ca_pem is not None
+    assert ca_pem.startswith(b"-----BEGIN CERTIFICATE-----")
+
+
+async def test_lab_without_tls_has_no_authority() -> None:
+    async with Lab(["steady"]) as lab:
+        assert lab.ca_pem is None
+
+
+async def test_reset_sends_part_of_the_body_then_rst() -> None:
+    async with Lab(["reset"]) as lab:
+        reader, writer = await open_raw_request(lab.urls["reset"])
+        received = b""
+        with pytest.raises(ConnectionResetError):
+            while chunk := await asyncio.wait_for(reader.read(65_536), 1.0):
+                received += chunk
+        writer.close()
+
+    assert received.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert b"Content-Length: 100000" in received
+
+
+async def test_drip_sends_body_one_byte_per_second() -> None:
+    async with Lab(["drip"]) as lab:
+        reader, writer = await open_raw_request(lab.urls["drip"])
+        received = await read_for(reader, 1.5)
+        writer.close()
+
+    head, _, body = received.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 OK")
+    assert len(body) == 1
+
+
+async def test_redirect_loop_points_back_at_itself(client: httpx.AsyncClient) -> None:
+    async with Lab(["redirect-loop"]) as lab:
+        response = await client.get(lab.urls["redirect-loop"])
+
+    assert response.status_code == 302
+    assert response.headers["location"] == "/redirect-loop"
+
+
+async def test_rate_limited_answers_429_with_retry_after(client: httpx.AsyncClient) -> None:
+    async with Lab(["rate-limited"]) as lab:
+        response = await client.get(lab.urls["rate-limited"])
+
+    assert response.status_code == 429
+    assert response.headers["retry-after"] == "120"

@@ -15,9 +15,11 @@ import ssl
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from cryptography import x509
 
 from nocwatch_tui.engine.sample import ErrorClass, Sample
 from nocwatch_tui.engine.targets import Target
@@ -29,6 +31,16 @@ MAX_REDIRECTS = 10
 MAX_DETAIL_CHARS = 200
 _REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 _FAMILIES = {"auto": socket.AF_UNSPEC, "ipv4": socket.AF_INET, "ipv6": socket.AF_INET6}
+_SECONDS_PER_DAY = 86_400
+
+# OpenSSL verification codes (X509_V_ERR_*), grouped by the check that failed.
+_TLS_CHECKS = {
+    9: "validity dates",  # certificate is not yet valid
+    10: "validity dates",  # certificate has expired
+    62: "host name",  # host name mismatch
+    64: "host name",  # IP address mismatch
+}
+_TLS_CHAIN_CHECK = "chain"
 
 
 class ProbeFailure(Exception):
@@ -49,6 +61,7 @@ class _PhaseClock:
     marks: dict[str, int] = field(default_factory=dict)
     totals_ns: dict[str, int] = field(default_factory=dict)
     headers_at_ns: int | None = None
+    cert_days_left: float | None = None
 
     def add(self, phase: str, start_ns: int, end_ns: int) -> None:
         self.totals_ns[phase] = self.totals_ns.get(phase, 0) + (end_ns - start_ns)
@@ -81,10 +94,33 @@ class _PhaseClock:
             self.stage = "body"
 
 
+def _printable(text: str) -> str:
+    """Replace control characters, escape sequences' ESC included, with visible stand-ins."""
+    return "".join(
+        char if char.isprintable() or char == " " else f"\\x{ord(char):02x}" for char in text
+    )
+
+
 def _short(text: str) -> str:
-    """Return one line of at most MAX_DETAIL_CHARS characters."""
-    line = " ".join(text.split())
+    """Return one printable line of at most MAX_DETAIL_CHARS characters."""
+    line = _printable(" ".join(text.split()))
     return line if len(line) <= MAX_DETAIL_CHARS else line[: MAX_DETAIL_CHARS - 1] + "…"
+
+
+def _cert_days_left(response: httpx.Response) -> float | None:
+    """Return the days until the server's leaf certificate expires, if the probe used TLS."""
+    stream = response.extensions.get("network_stream")
+    ssl_object = None if stream is None else stream.get_extra_info("ssl_object")
+    if not isinstance(ssl_object, ssl.SSLObject):
+        return None
+    der = ssl_object.getpeercert(binary_form=True)
+    if not der:
+        return None
+    try:
+        not_after = x509.load_der_x509_certificate(der).not_valid_after_utc
+    except ValueError:
+        return None
+    return (not_after - datetime.now(UTC)).total_seconds() / _SECONDS_PER_DAY
 
 
 def _is_ip_literal(host: str) -> bool:
@@ -108,13 +144,28 @@ def _find_cause(error: BaseException, kind: type[BaseException]) -> BaseExceptio
 
 
 def _classify_connect_error(error: httpx.ConnectError) -> ProbeFailure:
+    verify_error = _find_cause(error, ssl.SSLCertVerificationError)
+    if isinstance(verify_error, ssl.SSLCertVerificationError):
+        check = _TLS_CHECKS.get(verify_error.verify_code, _TLS_CHAIN_CHECK)
+        reason = verify_error.verify_message or verify_error.reason
+        return ProbeFailure(
+            ErrorClass.TLS, _short(f"TLS certificate check failed ({check}): {reason}")
+        )
     tls_error = _find_cause(error, ssl.SSLError)
     if tls_error is not None:
-        reason = getattr(tls_error, "verify_message", None) or getattr(tls_error, "reason", None)
-        return ProbeFailure(ErrorClass.TLS, _short(f"TLS handshake failed: {reason or tls_error}"))
+        handshake_reason = getattr(tls_error, "reason", None) or tls_error
+        return ProbeFailure(ErrorClass.TLS, _short(f"TLS handshake failed: {handshake_reason}"))
     if _find_cause(error, ConnectionRefusedError) is not None:
         return ProbeFailure(ErrorClass.REFUSED, "connection refused")
     return ProbeFailure(ErrorClass.REFUSED, _short(f"connect failed: {error}"))
+
+
+def _reset_reason(error: httpx.TransportError) -> str:
+    """Name the operating system's reason for a reset when httpx gives no message."""
+    os_error = _find_cause(error, OSError)
+    if isinstance(os_error, OSError) and os_error.strerror:
+        return os_error.strerror
+    return "the server reset the connection"
 
 
 def _classify_protocol_error(error: httpx.RemoteProtocolError) -> ProbeFailure:
@@ -133,19 +184,41 @@ def _classify_timeout(stage: str, timeout_s: float) -> ProbeFailure:
     return ProbeFailure(ErrorClass.TIMEOUT, f"timed out after {timeout_s:g} s during {stage}")
 
 
+@dataclass(frozen=True, slots=True)
+class _Reply:
+    """What one request of a probe brought back."""
+
+    status_code: int
+    location: str | None
+    retry_after: str | None
+    body: bytes
+
+
+def _status_detail(status_code: int, retry_after: str | None) -> str:
+    """Describe an unexpected status, with the server's Retry-After when it sent one."""
+    if retry_after is None:
+        return f"HTTP {status_code}"
+    return _short(f"HTTP {status_code}, Retry-After {retry_after}")
+
+
 class Prober:
     """Probes targets with shared TLS settings and a new connection for every probe."""
 
-    def __init__(self, resolver_threads: int = 32) -> None:
+    def __init__(self, resolver_threads: int = 32, *, extra_ca_pem: bytes | None = None) -> None:
         self._resolver = ThreadPoolExecutor(resolver_threads, thread_name_prefix="nocwatch-dns")
         # Both clients are made up front: loading the CA bundle takes tens of
         # milliseconds, which must not land inside the first probe's latency.
-        self._clients = {verify: self._make_client(verify) for verify in (True, False)}
+        self._clients = {
+            verify: self._make_client(verify, extra_ca_pem) for verify in (True, False)
+        }
 
     @staticmethod
-    def _make_client(verify_tls: bool) -> httpx.AsyncClient:
+    def _make_client(verify_tls: bool, extra_ca_pem: bytes | None) -> httpx.AsyncClient:
+        context = httpx.create_ssl_context(verify=verify_tls, trust_env=False)
+        if verify_tls and extra_ca_pem is not None:
+            context.load_verify_locations(cadata=extra_ca_pem.decode("ascii"))
         return httpx.AsyncClient(
-            verify=httpx.create_ssl_context(verify=verify_tls, trust_env=False),
+            verify=context,
             trust_env=False,
             follow_redirects=False,
             timeout=None,  # noqa: S113 - asyncio.timeout bounds the whole probe instead
@@ -188,6 +261,7 @@ class Prober:
         sample.tls_ms = clock.ms("tls")
         sample.ttfb_ms = clock.ms("ttfb")
         sample.transfer_ms = clock.ms("transfer")
+        sample.cert_days_left = clock.cert_days_left
         if sample.error is not None:
             log.debug("probe of %r failed: %s (%s)", target.name, sample.error, sample.error_detail)
         return sample
@@ -218,14 +292,18 @@ class Prober:
         url = httpx.URL(target.url)
         method = target.method
         for _hop in range(MAX_REDIRECTS + 1):
-            status_code, location, body = await self._exchange(target, method, url, clock)
+            reply = await self._exchange(target, method, url, clock)
+            status_code, body = reply.status_code, reply.body
+            location, retry_after = reply.location, reply.retry_after
             if status_code in _REDIRECT_CODES and location and target.follow_redirects:
                 url = self._next_url(url, location)
                 if status_code == 303 or (status_code in (301, 302) and method == "POST"):
                     method = "GET"
                 continue
             if not target.accepts_status(status_code):
-                raise ProbeFailure(ErrorClass.STATUS, f"HTTP {status_code}", status_code)
+                raise ProbeFailure(
+                    ErrorClass.STATUS, _status_detail(status_code, retry_after), status_code
+                )
             if target.body_contains is not None and target.body_contains.encode() not in body:
                 raise ProbeFailure(
                     ErrorClass.BODY,
@@ -250,7 +328,7 @@ class Prober:
 
     async def _exchange(
         self, target: Target, method: str, url: httpx.URL, clock: _PhaseClock
-    ) -> tuple[int, str | None, bytes]:
+    ) -> _Reply:
         """Make one request on a new connection and read at most MAX_BODY_BYTES of the body."""
         port = url.port or (443 if url.scheme == "https" else 80)
         address = await self._resolve(url.host, port, target.ip_family, clock)
@@ -267,6 +345,8 @@ class Prober:
 
         try:
             response = await client.send(request, stream=True)
+            if clock.cert_days_left is None:
+                clock.cert_days_left = _cert_days_left(response)
             try:
                 body = bytearray()
                 if method != "HEAD":
@@ -281,9 +361,15 @@ class Prober:
         except httpx.RemoteProtocolError as error:
             raise _classify_protocol_error(error) from None
         except (httpx.ReadError, httpx.WriteError) as error:
-            raise ProbeFailure(ErrorClass.CLOSED, _short(f"connection reset: {error}")) from None
+            reason = str(error) or _reset_reason(error)
+            raise ProbeFailure(ErrorClass.CLOSED, _short(f"connection reset: {reason}")) from None
         except (httpx.LocalProtocolError, httpx.DecodingError) as error:
             raise ProbeFailure(ErrorClass.PROTOCOL, _short(str(error))) from None
         except httpx.TimeoutException:
             raise TimeoutError from None
-        return response.status_code, response.headers.get("location"), bytes(body[:MAX_BODY_BYTES])
+        return _Reply(
+            status_code=response.status_code,
+            location=response.headers.get("location"),
+            retry_after=response.headers.get("retry-after"),
+            body=bytes(body[:MAX_BODY_BYTES]),
+        )

@@ -44,6 +44,8 @@ class Sample:
     transfer_ms: float | None = None
     loop_lag_ms: float | None = None
     slip_ms: float | None = None
+    cert_days_left: float | None = None
+    """Days until the leaf certificate of an https target expires, negative once expired."""
 
     @property
     def passed(self) -> bool:

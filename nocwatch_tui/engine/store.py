@@ -61,13 +61,18 @@ _MIGRATIONS: tuple[str, ...] = (
         queue_depth INTEGER
     );
     """,
+    """
+    ALTER TABLE samples ADD COLUMN cert_days_left REAL;
+    ALTER TABLE engine ADD COLUMN write_error TEXT;
+    """,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 
 _SAMPLE_COLUMNS = (
     "target_id, started_at_ms, error, error_detail, status_code, latency_ms, dns_ms,"
-    " connect_ms, tls_ms, ttfb_ms, transfer_ms, loop_lag_ms, slip_ms"
+    " connect_ms, tls_ms, ttfb_ms, transfer_ms, loop_lag_ms, slip_ms, cert_days_left"
 )
+_SAMPLE_PLACEHOLDERS = ", ".join("?" * len(_SAMPLE_COLUMNS.split(",")))
 _WINDOW_COLUMNS = (
     "started_at_ms, error, latency_ms, dns_ms, connect_ms, tls_ms, ttfb_ms, transfer_ms"
 )
@@ -139,6 +144,7 @@ def _sample_from_row(row: Sequence[Any]) -> Sample:
         transfer_ms=row[10],
         loop_lag_ms=row[11],
         slip_ms=row[12],
+        cert_days_left=row[13],
     )
 
 
@@ -157,6 +163,7 @@ def _sample_values(sample: Sample) -> tuple[Any, ...]:
         sample.transfer_ms,
         sample.loop_lag_ms,
         sample.slip_ms,
+        sample.cert_days_left,
     )
 
 
@@ -286,8 +293,7 @@ class Store:
         await self._db.execute("BEGIN IMMEDIATE")
         try:
             await self._db.executemany(
-                f"INSERT INTO samples ({_SAMPLE_COLUMNS}) VALUES"
-                " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO samples ({_SAMPLE_COLUMNS}) VALUES ({_SAMPLE_PLACEHOLDERS})",
                 [_sample_values(sample) for sample in samples],
             )
         except BaseException:

@@ -8,6 +8,15 @@ from dataclasses import dataclass
 from functools import partial
 
 from nocwatch_tui.lab.connection import Behaviour, HttpConnection
+from nocwatch_tui.lab.hostile import (
+    bad_status_line,
+    drip_body,
+    endless_chunked,
+    huge_body,
+    rate_limited,
+    redirect_loop,
+    reset_mid_body,
+)
 
 logger = logging.getLogger("nocwatch.lab")
 
@@ -20,7 +29,23 @@ DEMO_SERVERS: tuple[str, ...] = (
     "failing",
     "down",
 )
-ALL_SERVERS: tuple[str, ...] = (*DEMO_SERVERS, "hang", "trickle", "close")
+TLS_SERVERS: tuple[str, ...] = ("tls-self-signed", "tls-expired", "tls-wrong-host", "tls-expiring")
+IPV6_SERVERS: tuple[str, ...] = ("ipv6-only",)
+HOSTILE_SERVERS: tuple[str, ...] = (
+    "hang",
+    "trickle",
+    "close",
+    "reset",
+    "drip",
+    "huge",
+    "endless",
+    "redirect-loop",
+    "bad-status-line",
+    "rate-limited",
+    *TLS_SERVERS,
+    *IPV6_SERVERS,
+)
+ALL_SERVERS: tuple[str, ...] = (*DEMO_SERVERS, *HOSTILE_SERVERS)
 
 JITTERY_DELAY_RANGE_S = (0.02, 0.12)
 LOSSY_DELAY_S = 0.03
@@ -145,6 +170,25 @@ def build_behaviour(name: str, settings: BehaviourSettings) -> Behaviour:
             return trickle
         case "close":
             return close_at_once
+        case "reset":
+            return reset_mid_body
+        case "drip":
+            return drip_body
+        case "huge":
+            return huge_body
+        case "endless":
+            return endless_chunked
+        case "redirect-loop":
+            return redirect_loop
+        case "bad-status-line":
+            return bad_status_line
+        case "rate-limited":
+            return rate_limited
+        case _ if name in TLS_SERVERS or name in IPV6_SERVERS:
+            # These differ in transport only: each answers like the steady server.
+            return partial(
+                answer_after, delay_s=settings.steady_delay_s, status_code=200, body=b"ok\n"
+            )
     raise ValueError(
         f"lab server {name!r} has no behaviour; servers with one: "
         f"{', '.join(n for n in ALL_SERVERS if n != 'down')}"

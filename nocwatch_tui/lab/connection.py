@@ -30,6 +30,8 @@ class HttpConnection:
         self._writer = writer
         self._h11 = h11.Connection(h11.SERVER)
         self._request_method: bytes | None = None
+        self.request_target: bytes | None = None
+        """Path and query of the request being served."""
 
     async def read_request(self) -> h11.Request | None:
         """Read one whole request, body included, so that a later close sends FIN, not RST.
@@ -47,6 +49,7 @@ class HttpConnection:
                 elif isinstance(event, h11.Request):
                     request = event
                     self._request_method = event.method
+                    self.request_target = event.target
                 elif isinstance(event, h11.EndOfMessage):
                     return request
                 elif isinstance(event, h11.ConnectionClosed) or event is h11.PAUSED:
@@ -82,6 +85,12 @@ class HttpConnection:
         """Send bytes as they are, bypassing h11, for the behaviours that break HTTP on purpose."""
         self._writer.write(data)
         await self._writer.drain()
+
+    def set_socket_option(self, level: int, option: int, value: bytes) -> None:
+        """Set an option on the connection's socket, such as SO_LINGER before a reset."""
+        sock = self._writer.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(level, option, value)
 
     async def wait_for_peer_close(self) -> None:
         """Read and discard whatever the client sends until it closes its side."""

@@ -16,9 +16,12 @@ import h11
 from nocwatch_tui.lab.behaviours import (
     ALL_SERVERS,
     DEMO_SERVERS,
+    IPV6_SERVERS,
+    TLS_SERVERS,
     BehaviourSettings,
     build_behaviour,
 )
+from nocwatch_tui.lab.certificates import LabCertificates
 from nocwatch_tui.lab.connection import Behaviour, HttpConnection, serve_connection
 
 logger = logging.getLogger("nocwatch.lab")
@@ -47,6 +50,7 @@ class Lab:
         self._servers: dict[str, asyncio.Server] = {}
         self._reserved_sockets: dict[str, socket.socket] = {}
         self._ports: dict[str, int] = {}
+        self._certificates: LabCertificates | None = None
         self._connections: set[asyncio.Task[object]] = set()
         self._started = False
         self._stopping = False
@@ -63,6 +67,8 @@ class Lab:
             started_at_s=time.monotonic(),
             rng=random.Random(),
         )
+        if any(name in TLS_SERVERS for name in self._names):
+            self._certificates = LabCertificates()
         try:
             for name in self._names:
                 self._ports[name] = await self._open(name, settings)
@@ -115,8 +121,22 @@ class Lab:
         if not self._started:
             raise RuntimeError("the Lab has no ports yet; await start() first")
 
-        url_host = f"[{self._host}]" if ":" in self._host else self._host
-        return {name: f"http://{url_host}:{self._ports[name]}/{name}" for name in self._names}
+        urls = {}
+        for name in self._names:
+            host = self._host_of(name)
+            url_host = f"[{host}]" if ":" in host else host
+            scheme = "https" if name in TLS_SERVERS else "http"
+            urls[name] = f"{scheme}://{url_host}:{self._ports[name]}/{name}"
+        return urls
+
+    @property
+    def ca_pem(self) -> bytes | None:
+        """Return the certificate of the lab's authority, or None when no TLS server runs."""
+        return None if self._certificates is None else self._certificates.ca_pem
+
+    def _host_of(self, name: str) -> str:
+        """Return the address a server listens on: its own for the IPv6-only one."""
+        return "::1" if name in IPV6_SERVERS else self._host
 
     def targets(self, interval_s: float = 2.0, timeout_s: float = 1.5) -> list[dict[str, object]]:
         """Build targets-file objects for every server, ready for `nocwatch targets import`."""
@@ -142,7 +162,14 @@ class Lab:
             return self._reserve_port(name)
 
         behaviour = build_behaviour(name, settings)
-        server = await asyncio.start_server(partial(self._serve, name, behaviour), self._host, 0)
+        tls = (
+            None
+            if self._certificates is None or name not in TLS_SERVERS
+            else (self._certificates.context_for(name))
+        )
+        server = await asyncio.start_server(
+            partial(self._serve, name, behaviour), self._host_of(name), 0, ssl=tls
+        )
         self._servers[name] = server
         port: int = server.sockets[0].getsockname()[1]
         return port
