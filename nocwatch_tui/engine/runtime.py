@@ -5,6 +5,7 @@ import contextlib
 import logging
 import os
 import signal
+import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -62,11 +63,15 @@ class Engine:
         """Pick up target changes and publish the engine's status every HEARTBEAT_S."""
         revision = None
         while True:
-            current = await self.store.targets_revision()
-            if current != revision:
-                revision = current
-                self.scheduler.reconcile(await self.store.list_targets())
-            await self._write_status(stopped=False)
+            try:
+                current = await self.store.targets_revision()
+                if current != revision:
+                    self.scheduler.reconcile(await self.store.list_targets())
+                    revision = current
+                await self._write_status(stopped=False)
+            except sqlite3.OperationalError as error:
+                # A locked or full database must not end the heartbeat: the next beat retries.
+                log.error("engine heartbeat failed, retrying in %g s: %s", HEARTBEAT_S, error)
             await asyncio.sleep(HEARTBEAT_S)
 
     async def _write_status(self, *, stopped: bool) -> None:
@@ -81,6 +86,7 @@ class Engine:
                 slip_p99_ms=self.scheduler.slip_p99_ms(),
                 in_flight=self.scheduler.in_flight,
                 queue_depth=self.writer.depth,
+                write_error=self.writer.last_error,
             )
         )
 

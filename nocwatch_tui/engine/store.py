@@ -104,6 +104,8 @@ class EngineStatus:
     slip_p99_ms: float | None
     in_flight: int | None
     queue_depth: int | None
+    write_error: str | None = None
+    """Why the last batch of samples could not be written, while writing keeps failing."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +119,15 @@ class SampleRecord:
 def now_ms() -> int:
     """Return the current UTC time in epoch milliseconds."""
     return int(datetime.now(UTC).timestamp() * 1000)
+
+
+def _is_read_only(path: Path) -> bool:
+    """Tell whether an existing file is read-only, by its mode bits as well as by access.
+
+    The mode is checked too because root may write any file, and a file that its owner
+    made read-only must still be left unchanged.
+    """
+    return not os.access(path, os.W_OK) or not path.stat().st_mode & 0o222
 
 
 def _create_private_file(path: Path) -> None:
@@ -170,12 +181,17 @@ def _sample_values(sample: Sample) -> tuple[Any, ...]:
 class Store:
     """An open database connection with the queries of NOC Watch."""
 
-    def __init__(self, connection: aiosqlite.Connection, path: Path) -> None:
+    def __init__(
+        self, connection: aiosqlite.Connection, path: Path, busy_timeout_ms: int = BUSY_TIMEOUT_MS
+    ) -> None:
         self._db = connection
         self.path = path
+        self._busy_timeout_ms = busy_timeout_ms
 
     @classmethod
-    async def open(cls, path: Path, *, create: bool = True) -> Self:
+    async def open(
+        cls, path: Path, *, create: bool = True, busy_timeout_ms: int = BUSY_TIMEOUT_MS
+    ) -> Self:
         """Open (and create or migrate) the database, raising StoreError with a clear reason."""
         if not path.exists() and not create:
             raise StoreError(
@@ -191,9 +207,15 @@ class Store:
                     path=path, reason=error.strerror or error
                 )
             ) from None
+        if _is_read_only(path):
+            raise StoreError(
+                _(
+                    "{path}: the database is read-only; make it writable or pass another --db"
+                ).format(path=path)
+            )
 
         connection = await aiosqlite.connect(path, isolation_level=None)
-        store = cls(connection, path)
+        store = cls(connection, path, busy_timeout_ms)
         try:
             await store._prepare()
         except sqlite3.DatabaseError as error:
@@ -226,7 +248,7 @@ class Store:
                     " ({supported}); upgrade NOC Watch"
                 ).format(path=self.path, found=version, supported=SCHEMA_VERSION)
             )
-        await self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        await self._db.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
         await self._db.execute("PRAGMA journal_mode = WAL")
         await self._db.execute("PRAGMA synchronous = NORMAL")
         for number in range(version, SCHEMA_VERSION):
@@ -351,8 +373,8 @@ class Store:
         """Replace the engine's status row."""
         await self._db.execute(
             "INSERT OR REPLACE INTO engine (id, pid, started_at_ms, heartbeat_at_ms,"
-            " stopped_at_ms, loop_lag_ms, slip_p99_ms, in_flight, queue_depth)"
-            " VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " stopped_at_ms, loop_lag_ms, slip_p99_ms, in_flight, queue_depth, write_error)"
+            " VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 status.pid,
                 status.started_at_ms,
@@ -362,6 +384,7 @@ class Store:
                 status.slip_p99_ms,
                 status.in_flight,
                 status.queue_depth,
+                status.write_error,
             ),
         )
 
@@ -369,7 +392,7 @@ class Store:
         """Return the engine's last written status, or None if no engine ever ran."""
         async with self._db.execute(
             "SELECT pid, started_at_ms, heartbeat_at_ms, stopped_at_ms, loop_lag_ms,"
-            " slip_p99_ms, in_flight, queue_depth FROM engine WHERE id = 1"
+            " slip_p99_ms, in_flight, queue_depth, write_error FROM engine WHERE id = 1"
         ) as cursor:
             row = await cursor.fetchone()
         return None if row is None else EngineStatus(*row)

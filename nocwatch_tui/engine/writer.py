@@ -23,6 +23,8 @@ class SampleWriter:
         self._linger_s = linger_s
         self._stopping = False
         self.written = 0
+        self.last_error: str | None = None
+        """The error of the batch being retried, None once writing succeeds again."""
 
     @property
     def depth(self) -> int:
@@ -66,7 +68,10 @@ class SampleWriter:
             try:
                 await self._store.insert_samples(batch)
             except sqlite3.OperationalError as error:
+                # Locked, busy and full databases raise OperationalError; the batch stays
+                # in memory and is written once the cause is gone.
                 attempt += 1
+                self.last_error = str(error)
                 log.error(
                     "writing %d samples failed (attempt %d), retrying in %g s: %s",
                     len(batch),
@@ -76,5 +81,8 @@ class SampleWriter:
                 )
                 await asyncio.sleep(RETRY_DELAY_S)
                 continue
+            if self.last_error is not None:
+                log.info("writing samples resumed after %d failed attempts", attempt)
+                self.last_error = None
             self.written += len(batch)
             return
