@@ -20,6 +20,8 @@ from nocwatch_tui.engine.writer import SampleWriter
 log = logging.getLogger("nocwatch.engine")
 
 HEARTBEAT_S = 1.0
+STOP_WRITE_TIMEOUT_S = 10.0
+"""How long a stopping engine keeps retrying to write its pending samples."""
 
 
 async def import_if_empty(store: Store, targets: Sequence[Target] | None) -> None:
@@ -53,11 +55,22 @@ class Engine:
             heartbeat_task.cancel()
             await self.scheduler.stop()
             self.writer.stop()
-            await writer_task
+            await self._finish_writing(writer_task)
             lag_task.cancel()
             await self.prober.aclose()
             await self._write_status(stopped=True)
             log.info("engine stopped; %d samples written", self.writer.written)
+
+    async def _finish_writing(self, writer_task: asyncio.Task[None]) -> None:
+        """Wait for the writer to write what is queued, giving up after STOP_WRITE_TIMEOUT_S."""
+        try:
+            await asyncio.wait_for(writer_task, STOP_WRITE_TIMEOUT_S)
+        except TimeoutError:
+            log.error(
+                "stopping without writing about %d samples: %s",
+                self.writer.depth,
+                self.writer.last_error or "writing did not finish in time",
+            )
 
     async def _heartbeat(self) -> None:
         """Pick up target changes and publish the engine's status every HEARTBEAT_S."""

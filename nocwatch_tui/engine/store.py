@@ -5,6 +5,7 @@ Its schema version is `PRAGMA user_version`; opening a file migrates it
 forward and rejects a file from a newer version.
 """
 
+import contextlib
 import os
 import sqlite3
 from collections.abc import Iterable, Sequence
@@ -296,32 +297,32 @@ class Store:
         """Insert new targets in one transaction."""
         stamp = now_ms()
         rows = [(t.name, t.model_dump_json(), stamp, stamp) for t in targets]
+        await self._insert_many(
+            "INSERT INTO targets (name, spec, created_at_ms, updated_at_ms) VALUES (?, ?, ?, ?)",
+            rows,
+        )
+
+    async def _insert_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Run one insert for many rows in one transaction, all of them or none."""
         await self._db.execute("BEGIN IMMEDIATE")
         try:
-            await self._db.executemany(
-                "INSERT INTO targets (name, spec, created_at_ms, updated_at_ms)"
-                " VALUES (?, ?, ?, ?)",
-                rows,
-            )
+            await self._db.executemany(sql, rows)
+            await self._db.execute("COMMIT")
         except BaseException:
-            await self._db.execute("ROLLBACK")
+            # A full disk can fail the COMMIT itself, which leaves the transaction open.
+            if self._db.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    await self._db.execute("ROLLBACK")
             raise
-        await self._db.execute("COMMIT")
 
     # Samples
 
     async def insert_samples(self, samples: Sequence[Sample]) -> None:
         """Insert a batch of samples in one transaction."""
-        await self._db.execute("BEGIN IMMEDIATE")
-        try:
-            await self._db.executemany(
-                f"INSERT INTO samples ({_SAMPLE_COLUMNS}) VALUES ({_SAMPLE_PLACEHOLDERS})",
-                [_sample_values(sample) for sample in samples],
-            )
-        except BaseException:
-            await self._db.execute("ROLLBACK")
-            raise
-        await self._db.execute("COMMIT")
+        await self._insert_many(
+            f"INSERT INTO samples ({_SAMPLE_COLUMNS}) VALUES ({_SAMPLE_PLACEHOLDERS})",
+            [_sample_values(sample) for sample in samples],
+        )
 
     async def samples_after(self, last_id: int, limit: int = 10_000) -> list[SampleRecord]:
         """Return samples with a row id above `last_id`, oldest first."""
