@@ -50,6 +50,14 @@ class TargetView:
         lost = sum(1 for sample in self.window if not sample.responded)
         return lost / len(self.window) * 100
 
+    @property
+    def cert_days_left(self) -> float | None:
+        """Return the days left on the certificate in the newest sample that recorded them."""
+        for sample in reversed(self.recent):
+            if sample.cert_days_left is not None:
+                return sample.cert_days_left
+        return None
+
     def latencies(self) -> list[float | None]:
         """Return the newest samples' latencies, None for each failed probe."""
         return [sample.latency_ms if sample.passed else None for sample in self.recent]

@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 from cryptography import x509
 
+from nocwatch_tui.engine.printable import printable
 from nocwatch_tui.engine.sample import ErrorClass, Sample
 from nocwatch_tui.engine.targets import Target
 
@@ -94,16 +95,9 @@ class _PhaseClock:
             self.stage = "body"
 
 
-def _printable(text: str) -> str:
-    """Replace control characters, escape sequences' ESC included, with visible stand-ins."""
-    return "".join(
-        char if char.isprintable() or char == " " else f"\\x{ord(char):02x}" for char in text
-    )
-
-
 def _short(text: str) -> str:
     """Return one printable line of at most MAX_DETAIL_CHARS characters."""
-    line = _printable(" ".join(text.split()))
+    line = printable(" ".join(text.split()))
     return line if len(line) <= MAX_DETAIL_CHARS else line[: MAX_DETAIL_CHARS - 1] + "…"
 
 

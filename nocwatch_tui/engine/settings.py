@@ -62,6 +62,8 @@ class ThresholdSettings(_Table):
     """Consecutive passed probes that resolve a `down` incident."""
     clear_ratio: float = Field(default=0.8, gt=0, le=1)
     """Fraction of the opening threshold below which an evaluation counts as healthy."""
+    cert_warning_days: float = Field(default=14.0, gt=0)
+    """Days left on an https target's certificate below which the console warns."""
 
     @property
     def window_s(self) -> int:

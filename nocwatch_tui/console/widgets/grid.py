@@ -9,10 +9,15 @@ from textual.widgets import DataTable
 from nocwatch_tui.console.model import TargetView
 from nocwatch_tui.console.sparkline import FAILURE_MARK, latency_deltas, sparkline
 from nocwatch_tui.console.status_style import status_text, theme_colour
+from nocwatch_tui.engine.printable import printable
+from nocwatch_tui.engine.sample import Sample
+from nocwatch_tui.engine.settings import ThresholdSettings
 from nocwatch_tui.i18n import _
 
 NO_DATA = "—"
 CELL_PADDING = 1
+DETAIL_MIN_CHARS = 12
+"""Room the Error column needs beyond the error class before it shows the detail too."""
 
 
 @dataclass(frozen=True)
@@ -26,12 +31,13 @@ class _Column:
 def _columns() -> list[_Column]:
     return [
         _Column("status", _("Status"), 10, 0),
-        _Column("name", _("Target"), 12, 4),
-        _Column("last", _("Last"), 8, 0),
-        _Column("latency", _("Latency"), 12, 4),
-        _Column("jitter", _("Jitter"), 7, 2),
+        _Column("name", _("Target"), 11, 4),
+        _Column("last", _("Last"), 7, 0),
+        _Column("latency", _("Latency"), 10, 4),
+        _Column("jitter", _("Jitter"), 6, 2),
         _Column("loss", _("Loss"), 6, 0),
-        _Column("error", _("Error"), 9, 2),
+        _Column("error", _("Error"), 8, 2),
+        _Column("cert", _("Cert"), 5, 0),
     ]
 
 
@@ -53,6 +59,13 @@ def format_ms(value: float | None) -> str:
     if value < 10:
         return f"{value:.1f} ms"
     return f"{value:.0f} ms"
+
+
+def format_days(value: float | None) -> str:
+    """Format the days left on a certificate, with — for no data."""
+    if value is None:
+        return NO_DATA
+    return f"{value:.0f}d"
 
 
 def format_pct(value: float | None) -> str:
@@ -107,10 +120,8 @@ class TargetGrid(DataTable[Text]):
         for spark in (latency_spark, jitter_spark):
             spark.highlight_words([FAILURE_MARK], style=error_style)
 
-        error = Text(
-            "" if last is None or last.error is None else str(last.error), style=error_style
-        )
-        name = Text(view.stored.target.name, no_wrap=True, overflow="ellipsis")
+        error = self._error_cell(last, error_style)
+        name = Text(printable(view.stored.target.name), no_wrap=True, overflow="ellipsis")
         return {
             "status": status_text(view.status, variables),
             "name": name,
@@ -119,4 +130,34 @@ class TargetGrid(DataTable[Text]):
             "jitter": jitter_spark,
             "loss": Text(format_pct(view.loss_pct), justify="right"),
             "error": error,
+            "cert": self._cert_cell(view),
         }
+
+    def _error_cell(self, last: Sample | None, style: Style) -> Text:
+        """Show the error class, and its detail too where the column has room for it."""
+        if last is None or last.error is None:
+            return Text("")
+        cell = Text(str(last.error), style=style, no_wrap=True, overflow="ellipsis")
+        room = self._widths.get("error", 0) - len(cell)
+        if last.error_detail and room >= DETAIL_MIN_CHARS:
+            cell.append(" " + printable(last.error_detail), style="dim")
+        return cell
+
+    def _cert_cell(self, view: TargetView) -> Text:
+        """Show the days left on an https target's certificate, coloured when they run low."""
+        if not view.stored.target.url.lower().startswith("https:"):
+            return Text("")
+        days = view.cert_days_left
+        cell = Text(format_days(days), justify="right")
+        warning_days = self._cert_warning_days()
+        if days is not None and days < warning_days:
+            level = "error" if days < 0 else "warning"
+            colour = theme_colour(self.app.theme_variables, level)
+            cell.stylize(Style(color=colour.rich_color if colour else None, bold=days < 0))
+        return cell
+
+    def _cert_warning_days(self) -> float:
+        settings = getattr(self.app, "settings", None)
+        if settings is None:
+            return ThresholdSettings().cert_warning_days
+        return float(settings.thresholds.cert_warning_days)

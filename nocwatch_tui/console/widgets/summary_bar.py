@@ -2,10 +2,12 @@
 
 from collections import Counter
 
+from rich.style import Style
 from rich.text import Text
 from textual.widgets import Static
 
-from nocwatch_tui.console.status_style import SYMBOLS, status_style, status_word
+from nocwatch_tui.console.status_style import SYMBOLS, status_style, status_word, theme_colour
+from nocwatch_tui.engine.printable import printable
 from nocwatch_tui.engine.status import TargetStatus
 from nocwatch_tui.engine.store import EngineStatus
 from nocwatch_tui.i18n import _
@@ -20,6 +22,8 @@ def engine_text(status: EngineStatus | None, mode: str, now_ms: int) -> str:
         return _("engine stopped")
     if now_ms - status.heartbeat_at_ms > STALE_HEARTBEAT_MS:
         return _("engine not responding")
+    if status.write_error:
+        return _("writing samples failed: {reason}").format(reason=status.write_error)
     lag = "—" if status.loop_lag_ms is None else f"{status.loop_lag_ms:.1f} ms"
     label = _("own engine") if mode == "own" else _("attached")
     return _("{mode} · loop lag {lag}").format(mode=label, lag=lag)
@@ -47,5 +51,10 @@ class SummaryBar(Static):
                 f"{SYMBOLS[status]} {counts[status]} {status_word(status)}  ",
                 style=status_style(status, variables),
             )
-        line.append(engine_text(engine, mode, now_ms))
+        failing = engine is not None and engine.write_error is not None
+        colour = theme_colour(variables, "error") if failing else None
+        line.append(
+            printable(engine_text(engine, mode, now_ms)),
+            style=Style(color=colour.rich_color, bold=True) if colour else "",
+        )
         self.update(line)

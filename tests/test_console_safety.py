@@ -1,0 +1,128 @@
+"""Hostile text, certificate expiry and write errors as the console shows them."""
+
+from pathlib import Path
+
+from rich.text import Text
+from textual.pilot import Pilot
+
+from nocwatch_tui.console.app import NocWatchApp
+from nocwatch_tui.console.widgets.grid import TargetGrid
+from nocwatch_tui.console.widgets.summary_bar import SummaryBar
+from nocwatch_tui.engine.sample import ErrorClass, Sample
+from nocwatch_tui.engine.store import EngineStatus, Store, now_ms
+from nocwatch_tui.engine.targets import Target
+
+ESCAPE_DETAIL = "\x1b[2J\x1b[31mboom[/] [@click=app.quit]x[/]"
+TARGETS = [
+    Target(name="[bold red]x[/]", url="http://127.0.0.1:9/a", interval_s=2, timeout_s=1),
+    Target(name="[@click=app.quit]q[/]", url="http://127.0.0.1:9/b", interval_s=2, timeout_s=1),
+    Target(name="escape", url="http://127.0.0.1:9/c", interval_s=2, timeout_s=1),
+    Target(name="expiring", url="https://127.0.0.1:9/d", interval_s=2, timeout_s=1),
+    Target(name="fresh", url="https://127.0.0.1:9/e", interval_s=2, timeout_s=1),
+    Target(name="untested", url="https://127.0.0.1:9/f", interval_s=2, timeout_s=1),
+]
+
+
+async def fill(db: Path, write_error: str | None = None) -> None:
+    store = await Store.open(db)
+    try:
+        await store.add_targets(TARGETS)
+        ids = {stored.target.name: stored.id for stored in await store.list_targets()}
+        start_ms = now_ms() - 10_000
+        await store.insert_samples(
+            [
+                Sample(ids["[bold red]x[/]"], start_ms, latency_ms=5.0, status_code=200),
+                Sample(ids["[@click=app.quit]q[/]"], start_ms, latency_ms=5.0, status_code=200),
+                Sample(
+                    ids["escape"],
+                    start_ms,
+                    error=ErrorClass.PROTOCOL,
+                    error_detail=ESCAPE_DETAIL,
+                ),
+                Sample(ids["expiring"], start_ms, latency_ms=9.0, cert_days_left=5.2),
+                Sample(ids["fresh"], start_ms, latency_ms=9.0, cert_days_left=80.4),
+            ]
+        )
+        if write_error is not None:
+            stamp = now_ms()
+            await store.write_engine_status(
+                EngineStatus(1, stamp, stamp, None, 0.1, 0.1, 0, 0, write_error)
+            )
+    finally:
+        await store.close()
+
+
+def cells(app: NocWatchApp, name: str) -> list[Text]:
+    grid = app.screen.query_one(TargetGrid)
+    for row_key in grid.rows:
+        row = grid.get_row(row_key)
+        if row[1].plain == name:
+            return row
+    raise AssertionError(f"no row for {name!r}")
+
+
+async def wait_for_rows(pilot: Pilot[None], app: NocWatchApp) -> bool:
+    for _attempt in range(50):
+        if app.screen.query(TargetGrid) and app.screen.query_one(TargetGrid).row_count == 6:
+            return True
+        await pilot.pause(0.1)
+    return False
+
+
+async def test_markup_names_shown_literally(tmp_path: Path) -> None:
+    db = tmp_path / "markup.db"
+    await fill(db)
+    app = NocWatchApp(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert await wait_for_rows(pilot, app)
+        bold = cells(app, "[bold red]x[/]")[1]
+        click = cells(app, "[@click=app.quit]q[/]")[1]
+        await pilot.click(TargetGrid, offset=(16, 2))
+        await pilot.pause()
+        still_running = app.is_running
+    assert bold.plain == "[bold red]x[/]"
+    assert bold.spans == []
+    assert click.plain == "[@click=app.quit]q[/]"
+    assert click.spans == []
+    assert still_running
+
+
+async def test_escape_sequence_in_error_shown_escaped(tmp_path: Path) -> None:
+    db = tmp_path / "escape.db"
+    await fill(db)
+    app = NocWatchApp(db)
+    async with app.run_test(size=(160, 24)) as pilot:
+        assert await wait_for_rows(pilot, app)
+        error = cells(app, "escape")[6]
+    assert error.plain.startswith("protocol ")
+    assert "\x1b" not in error.plain
+    assert "\\x1b[2J\\x1b[31mboom[/] [@click=app.quit]x[/]" in error.plain
+
+
+async def test_certificate_days_and_warning(tmp_path: Path) -> None:
+    db = tmp_path / "cert.db"
+    await fill(db)
+    app = NocWatchApp(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert await wait_for_rows(pilot, app)
+        expiring = cells(app, "expiring")[7]
+        fresh = cells(app, "fresh")[7]
+        untested = cells(app, "untested")[7]
+        plain_http = cells(app, "escape")[7]
+        warning = app.theme_variables["warning"]
+    assert expiring.plain == "5d"
+    assert [span.style.color.name for span in expiring.spans] == [warning.lower()]
+    assert fresh.plain == "80d"
+    assert fresh.spans == []
+    assert untested.plain == "—"
+    assert plain_http.plain == ""
+
+
+async def test_write_error_shown_in_header(tmp_path: Path) -> None:
+    db = tmp_path / "full.db"
+    await fill(db, write_error="database or disk is full")
+    app = NocWatchApp(db)
+    async with app.run_test(size=(120, 24)) as pilot:
+        assert await wait_for_rows(pilot, app)
+        header = str(app.screen.query_one(SummaryBar).render())
+    assert "writing samples failed: database or disk is full" in header
