@@ -166,8 +166,10 @@ def _configure_logging(verbose: bool) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    # httpx logs every request at INFO with its URL; the engine logs what matters itself.
-    for noisy in ("httpx", "httpcore"):
+    # httpx logs every request at INFO with its URL, and aiosqlite logs every statement at
+    # DEBUG with its parameters, target specs and their header values included. The engine
+    # logs what matters itself.
+    for noisy in ("httpx", "httpcore", "aiosqlite"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from nocwatch_tui.cli import main
 from nocwatch_tui.engine.targets import Target, TargetsFileError, load_targets_file
 
 from conftest import run_nocwatch
@@ -65,6 +66,12 @@ BAD_FILES = [
     ([{"name": "a", "url": "http://x/", "expected_status": ["2xx"]}], "invalid status '2xx'"),
     ([{"name": "a", "url": "http://x/", "interval_s": "often"}], "field interval_s"),
     ([{"url": "http://x/"}], "target 0: field name: Field required"),
+    ([{"name": "a", "url": "file:///etc/passwd"}], "unsupported scheme 'file': use http or https"),
+    ([{"name": "a", "url": "http://x/", "headers": {"X\nY": "1"}}], "invalid header name 'X\\nY'"),
+    ([{"name": "a", "url": "http://x/", "headers": ["X: 1"]}], "field headers: Input should be"),
+    ([{"name": "a", "url": "http://x/", "timeout_s": 0}], "field timeout_s"),
+    ([{"name": "a", "url": "http://x/", "interval_s": 5, "timeout_s": 9}], "must be below"),
+    ([{"name": "a", "url": "http://x/", "thresholds": {"loss": 5}}], "field thresholds.loss"),
 ]
 
 
@@ -107,3 +114,43 @@ def test_unknown_option_exits_2() -> None:
     result = run_nocwatch("report", "--window", "2h")
     assert result.returncode == 2
     assert "invalid choice: '2h'" in result.stderr
+
+
+@pytest.mark.parametrize(("content", "message"), BAD_FILES)
+def test_bad_file_exits_2_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: object, message: str
+) -> None:
+    path = write_targets(tmp_path, content)
+    db = tmp_path / "never.db"
+
+    status = main(["serve", "--db", str(db), "--targets", str(path)])
+
+    stderr = capsys.readouterr().err
+    assert status == 2
+    assert message in stderr
+    assert str(path) in stderr
+    assert len(stderr.strip().splitlines()) == 1
+    assert "Traceback" not in stderr
+    assert not db.exists()
+
+
+SECRET = "s3cr3t-t0ken"
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        {"name": "a", "url": f"http://user:{SECRET}@x/"},
+        {"name": "a", "url": "http://x/", "headers": {"Authorization": f"Bearer {SECRET}\n"}},
+        {"name": "a", "url": "http://x/", "headers": {"Authorization": f"Bearer\x01{SECRET}"}},
+        {"name": "a", "url": "http://x/", "headers": {"Authorization": SECRET}, "interval_s": 0},
+    ],
+)
+def test_bad_file_message_hides_secrets(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], target: dict[str, object]
+) -> None:
+    path = write_targets(tmp_path, [target])
+    status = main(["serve", "--db", str(tmp_path / "x.db"), "--targets", str(path)])
+    stderr = capsys.readouterr().err
+    assert status == 2
+    assert SECRET not in stderr

@@ -357,7 +357,12 @@ class Prober:
         except (httpx.ReadError, httpx.WriteError) as error:
             reason = str(error) or _reset_reason(error)
             raise ProbeFailure(ErrorClass.CLOSED, _short(f"connection reset: {reason}")) from None
-        except (httpx.LocalProtocolError, httpx.DecodingError) as error:
+        except httpx.LocalProtocolError:
+            # The message can quote a header value, which is a secret.
+            raise ProbeFailure(
+                ErrorClass.PROTOCOL, "the request was rejected before sending: check its headers"
+            ) from None
+        except httpx.DecodingError as error:
             raise ProbeFailure(ErrorClass.PROTOCOL, _short(str(error))) from None
         except httpx.TimeoutException:
             raise TimeoutError from None

@@ -153,9 +153,12 @@ class Target(BaseModel):
                         name=name
                     )
                 )
-            if "\r" in value or "\n" in value or "\0" in value:
+            if any((ord(char) < 32 and char != "\t") or ord(char) == 127 for char in value):
                 raise ValueError(
-                    _("the value of header {name!r} contains a line break or NUL").format(name=name)
+                    _(
+                        "the value of header {name!r} contains a line break or another control"
+                        " character; remove it"
+                    ).format(name=name)
                 )
         return headers
 
