@@ -52,9 +52,9 @@ FAILING = [
     ("redirect-loop", ErrorClass.REDIRECTS, f"more than {MAX_REDIRECTS} redirects"),
     ("bad-status-line", ErrorClass.PROTOCOL, "malformed response: illegal status line"),
     ("rate-limited", ErrorClass.STATUS, "HTTP 429, Retry-After 120"),
-    ("tls-self-signed", ErrorClass.TLS, "check failed (chain): self-signed certificate"),
-    ("tls-expired", ErrorClass.TLS, "check failed (validity dates): certificate has expired"),
-    ("tls-wrong-host", ErrorClass.TLS, "check failed (host name): IP address mismatch"),
+    ("tls-self-signed", ErrorClass.TLS, "chain check failed: self-signed certificate"),
+    ("tls-expired", ErrorClass.TLS, "validity dates check failed: certificate has expired"),
+    ("tls-wrong-host", ErrorClass.TLS, "host name check failed: IP address mismatch"),
 ]
 
 
@@ -138,7 +138,7 @@ async def test_lab_certificates_untrusted_by_default(hostile_lab: Lab) -> None:
         await plain.aclose()
     assert sample.error is ErrorClass.TLS
     assert sample.error_detail is not None
-    assert "(chain): unable to get local issuer certificate" in sample.error_detail
+    assert "chain check failed: unable to get local issuer certificate" in sample.error_detail
 
 
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy")

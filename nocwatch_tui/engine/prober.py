@@ -142,9 +142,7 @@ def _classify_connect_error(error: httpx.ConnectError) -> ProbeFailure:
     if isinstance(verify_error, ssl.SSLCertVerificationError):
         check = _TLS_CHECKS.get(verify_error.verify_code, _TLS_CHAIN_CHECK)
         reason = verify_error.verify_message or verify_error.reason
-        return ProbeFailure(
-            ErrorClass.TLS, _short(f"TLS certificate check failed ({check}): {reason}")
-        )
+        return ProbeFailure(ErrorClass.TLS, _short(f"{check} check failed: {reason}"))
     tls_error = _find_cause(error, ssl.SSLError)
     if tls_error is not None:
         handshake_reason = getattr(tls_error, "reason", None) or tls_error
@@ -180,7 +178,7 @@ def _classify_timeout(stage: str, timeout_s: float) -> ProbeFailure:
 
 @dataclass(frozen=True, slots=True)
 class _Reply:
-    """What one request of a probe brought back."""
+    """The status, redirect target, Retry-After and body that one request received."""
 
     status_code: int
     location: str | None

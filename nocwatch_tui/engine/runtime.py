@@ -44,7 +44,7 @@ class Engine:
         self.started_at_ms = now_ms()
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Run until `stop` is set, then write every pending sample."""
+        """Run until `stop` is set, then write the pending samples within STOP_WRITE_TIMEOUT_S."""
         log.info("engine started on %s (pid %d)", self.store.path, os.getpid())
         lag_task = asyncio.create_task(self.loop_lag.run())
         writer_task = asyncio.create_task(self.writer.run())

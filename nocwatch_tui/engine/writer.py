@@ -40,7 +40,7 @@ class SampleWriter:
         self._queue.put_nowait(None)
 
     async def run(self) -> None:
-        """Write batches until `stop`; a failed batch is retried, never dropped."""
+        """Write batches until `stop`; a failed batch is retried until written or cancelled."""
         while not self._stopping:
             first = await self._queue.get()
             if first is None:
