@@ -124,5 +124,9 @@ async def test_write_error_shown_in_header(tmp_path: Path) -> None:
     app = NocWatchApp(db)
     async with app.run_test(size=(120, 24)) as pilot:
         assert await wait_for_rows(pilot, app)
-        header = str(app.screen.query_one(SummaryBar).render())
+        for _attempt in range(30):
+            header = str(app.screen.query_one(SummaryBar).render())
+            if "engine stopped" not in header:
+                break
+            await pilot.pause(0.1)
     assert "writing samples failed: database or disk is full" in header

@@ -1,8 +1,12 @@
 """Each hostile lab server against the prober: error class, detail and deadline."""
 
 import asyncio
+import json
+import signal
+import sqlite3
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
@@ -11,6 +15,8 @@ from nocwatch_tui.engine.sample import ErrorClass
 from nocwatch_tui.engine.targets import Target
 from nocwatch_tui.lab import Lab
 from nocwatch_tui.lab.behaviours import HOSTILE_SERVERS
+
+from conftest import nocwatch_command
 
 TIMEOUT_S = 1.0
 DEADLINE_S = TIMEOUT_S * 1.1
@@ -172,3 +178,36 @@ async def test_proxy_environment_is_ignored(
     assert plain.error is None
     assert tls.error is None
     assert connections == []
+
+
+async def test_serve_probes_hostile_servers_once_per_interval(
+    hostile_lab: Lab, tmp_path: Path
+) -> None:
+    db = tmp_path / "hostile.db"
+    targets = tmp_path / "targets.json"
+    targets.write_text(json.dumps(hostile_lab.targets(interval_s=1.0, timeout_s=0.9)))
+    process = await asyncio.create_subprocess_exec(
+        *nocwatch_command("serve", "--db", str(db), "--targets", str(targets)),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        await asyncio.sleep(4.5)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        returncode = await asyncio.wait_for(process.wait(), 20)
+
+    with sqlite3.connect(db) as connection:
+        rows = connection.execute(
+            "SELECT t.name, count(s.id), max(s.started_at_ms) - min(s.started_at_ms)"
+            " FROM targets t JOIN samples s ON s.target_id = t.id GROUP BY t.name"
+        ).fetchall()
+    connection.close()
+    counts = {name: count for name, count, _span in rows}
+    spans_ms = {name: span for name, _count, span in rows}
+    assert returncode == 0
+    assert set(counts) == set(HOSTILE_SERVERS)
+    # One probe per interval: a span of N - 1 intervals for N samples, never a burst.
+    for name in HOSTILE_SERVERS:
+        assert 2 <= counts[name] <= 5, name
+        assert spans_ms[name] >= (counts[name] - 1) * 900, name

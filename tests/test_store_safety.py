@@ -1,6 +1,7 @@
 """Databases that cannot be used as they are, locks, and the modes of the files."""
 
 import asyncio
+import json
 import logging
 import sqlite3
 import stat
@@ -114,3 +115,27 @@ async def test_read_only_store_open_raises(db_path: Path) -> None:
     read_only(db_path)
     with pytest.raises(StoreError, match="read-only"):
         await Store.open(db_path)
+
+
+def test_invalid_stored_target_hides_its_headers(db_path: Path) -> None:
+    secret = "Bearer s3cr3t-in-db"
+    asyncio.run(_store_target(db_path, Target(name="a", url="http://127.0.0.1:9/")))
+    spec = json.dumps({"name": "a", "url": "http://127.0.0.1:9/", "headers": {"A": secret}, "x": 1})
+    with sqlite3.connect(db_path) as connection:
+        connection.execute("UPDATE targets SET spec = ?", (spec,))
+    connection.close()
+
+    result = run_nocwatch("report", "--db", str(db_path))
+
+    assert result.returncode == 2
+    assert "target 1 in the database is invalid: field x: Extra inputs" in result.stderr
+    assert "s3cr3t" not in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+async def _store_target(db_path: Path, target: Target) -> None:
+    store = await Store.open(db_path)
+    try:
+        await store.add_targets([target])
+    finally:
+        await store.close()

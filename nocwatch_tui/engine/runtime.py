@@ -13,7 +13,7 @@ from nocwatch_tui.engine.loop_lag import LoopLagMonitor
 from nocwatch_tui.engine.prober import Prober
 from nocwatch_tui.engine.scheduler import Scheduler
 from nocwatch_tui.engine.settings import Settings
-from nocwatch_tui.engine.store import EngineStatus, Store, now_ms
+from nocwatch_tui.engine.store import EngineStatus, Store, StoreError, now_ms
 from nocwatch_tui.engine.targets import Target
 from nocwatch_tui.engine.writer import SampleWriter
 
@@ -82,8 +82,8 @@ class Engine:
                     self.scheduler.reconcile(await self.store.list_targets())
                     revision = current
                 await self._write_status(stopped=False)
-            except sqlite3.OperationalError as error:
-                # A locked or full database must not end the heartbeat: the next beat retries.
+            except (sqlite3.OperationalError, StoreError) as error:
+                # A locked or full database, or an invalid target, must not end the heartbeat.
                 log.error("engine heartbeat failed, retrying in %g s: %s", HEARTBEAT_S, error)
             await asyncio.sleep(HEARTBEAT_S)
 

@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any, Self
 
 import aiosqlite
+from pydantic import ValidationError
 
 from nocwatch_tui.engine.sample import ErrorClass, Sample
 from nocwatch_tui.engine.stats import SampleRow
-from nocwatch_tui.engine.targets import Target
+from nocwatch_tui.engine.targets import Target, first_error
 from nocwatch_tui.i18n import _
 
 BUSY_TIMEOUT_MS = 10_000
@@ -276,9 +277,21 @@ class Store:
         ) as cursor:
             rows = await cursor.fetchall()
         return [
-            StoredTarget(row[0], Target.model_validate_json(row[1]), bool(row[2]), row[3])
+            StoredTarget(row[0], self._target_from_spec(row[0], row[1]), bool(row[2]), row[3])
             for row in rows
         ]
+
+    def _target_from_spec(self, target_id: int, spec: str) -> Target:
+        """Validate a stored target; the error names the field but never quotes the spec."""
+        try:
+            return Target.model_validate_json(spec)
+        except ValidationError as error:
+            raise StoreError(
+                _(
+                    "{path}: target {id} in the database is invalid: {reason};"
+                    " correct or delete that row of the targets table, or pass another --db"
+                ).format(path=self.path, id=target_id, reason=first_error(error))
+            ) from None
 
     async def targets_revision(self) -> tuple[int, int, int]:
         """Return a value that changes whenever a target is added, changed or removed."""

@@ -193,6 +193,11 @@ def _describe_location(path: Path | str, index: int, raw: object) -> str:
     return label
 
 
+def first_error(error: ValidationError) -> str:
+    """Describe the first validation error by field and message, never quoting the input."""
+    return _first_error(error)
+
+
 def _first_error(error: ValidationError) -> str:
     detail = error.errors(include_url=False)[0]
     field = ".".join(str(part) for part in detail["loc"]) or _("(target)")
