@@ -12,6 +12,8 @@ import pytest
 
 from nocwatch_tui.lab import ALL_SERVERS, DEMO_SERVERS, Lab, serve_lab
 
+from conftest import run_nocwatch
+
 
 @pytest.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
@@ -359,3 +361,23 @@ async def test_rate_limited_answers_429_with_retry_after(client: httpx.AsyncClie
 
     assert response.status_code == 429
     assert response.headers["retry-after"] == "120"
+
+
+async def test_serve_lab_prints_tls_and_ipv6_urls() -> None:
+    output = FlushSignal()
+    serving = asyncio.create_task(serve_lab(["tls-expired", "ipv6-only"], output, "json"))
+    await asyncio.wait_for(output.flushed.wait(), 5.0)
+    serving.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await serving
+
+    urls = json.loads(output.getvalue())
+    assert urls["tls-expired"].startswith("https://127.0.0.1:")
+    assert urls["ipv6-only"].startswith("http://[::1]:")
+
+
+def test_lab_command_rejects_unknown_name() -> None:
+    result = run_nocwatch("lab", "--only", "reset,nosuch")
+    assert result.returncode == 2
+    assert "unknown lab server 'nosuch'; choose from:" in result.stderr
+    assert "tls-wrong-host" in result.stderr

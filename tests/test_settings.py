@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from nocwatch_tui.cli import main
 from nocwatch_tui.engine.settings import Settings, SettingsError, load_settings
 
 from conftest import run_nocwatch
@@ -94,3 +95,28 @@ def test_serve_rejects_bad_settings_with_status_2(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "key thresholds.loss_warn_pct" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+WEBHOOK_SECRET = "T000/s3cr3t-path"
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        f'[[webhooks]]\nurl = "https://hooks.example.net/{WEBHOOK_SECRET}"\nformat = "teams"\n',
+        f'[[webhooks]]\nurl = "https://hooks.example.net/{WEBHOOK_SECRET}"\nextra = 1\n',
+        f'[[webhooks]]\nurl = "https://hooks.example.net/{WEBHOOK_SECRET}\n',
+    ],
+)
+def test_settings_error_hides_webhook_url(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str
+) -> None:
+    path = tmp_path / "settings.toml"
+    path.write_text(content)
+
+    status = main(["report", "--settings", str(path), "--db", str(tmp_path / "none.db")])
+
+    stderr = capsys.readouterr().err
+    assert status == 2
+    assert str(path) in stderr
+    assert "s3cr3t" not in stderr
