@@ -1,6 +1,6 @@
 """The SQLite store: schema, migrations and the queries the engine and console share.
 
-One database file in WAL mode holds targets, samples and the engine's status.
+One database file in WAL mode contains targets, samples and the engine's status.
 Its schema version is `PRAGMA user_version`; opening a file migrates it
 forward and rejects a file from a newer version.
 """
@@ -74,7 +74,7 @@ _WINDOW_COLUMNS = (
 
 
 class StoreError(Exception):
-    """A database that cannot be opened or used as it is; the message says what to do."""
+    """A database that cannot be opened or used as it is; the message names the fix."""
 
 
 @dataclass(frozen=True, slots=True)
