@@ -26,6 +26,15 @@ def grid_of(app: NocWatchApp) -> TargetGrid:
     return app.screen.query_one(TargetGrid)
 
 
+async def wait_loaded(pilot: Pilot[None], app: NocWatchApp) -> None:
+    """Wait until the grid has every fixture target and their samples."""
+
+    def loaded() -> bool:
+        return grid_of(app).row_count == 5 and row_text(app, "steady")[2] == "22 ms"
+
+    assert await wait_for(pilot, loaded)
+
+
 def row_text(app: NocWatchApp, name: str) -> list[str]:
     grid = grid_of(app)
     for row_key in grid.rows:
@@ -51,7 +60,7 @@ async def test_grid_lists_every_target(console_db: Path) -> None:
 async def test_grid_shows_status_latency_and_loss(console_db: Path) -> None:
     app = NocWatchApp(console_db)
     async with app.run_test(size=(80, 24)) as pilot:
-        assert await wait_for(pilot, lambda: grid_of(app).row_count == 5)
+        await wait_loaded(pilot, app)
         steady = row_text(app, "steady")
         assert steady[0] == "● up"
         assert steady[2] == "22 ms"
@@ -97,9 +106,11 @@ async def test_new_sample_appears_within_a_second(console_db: Path) -> None:
 async def test_summary_counts_statuses(console_db: Path) -> None:
     app = NocWatchApp(console_db)
     async with app.run_test(size=(80, 24)) as pilot:
-        assert await wait_for(pilot, lambda: grid_of(app).row_count == 5)
-        text = str(app.screen.query_one(SummaryBar).render())
-        assert "● 3 up" in text
+        def summary() -> str:
+            return str(app.screen.query_one(SummaryBar).render())
+
+        assert await wait_for(pilot, lambda: "● 3 up" in summary())
+        text = summary()
         assert "✖ 1 down" in text
         assert "engine stopped" in text
 
@@ -116,6 +127,6 @@ def test_grid_snapshot_80x24(console_db: Path, snap_compare) -> None:
     app = NocWatchApp(console_db)
 
     async def populated(pilot: Pilot[None]) -> None:
-        await wait_for(pilot, lambda: grid_of(app).row_count == 5)
+        await wait_loaded(pilot, app)
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=populated)
