@@ -272,12 +272,13 @@ def _run_acknowledge(args: argparse.Namespace) -> int:
         finally:
             await store.close()
         if done:
-            return _("incident {id} acknowledged by {operator}").format(
-                id=incident.id, operator=incident.acknowledged_by
-            )
-        return _("incident {id} was already acknowledged by {operator}").format(
-            id=incident.id, operator=incident.acknowledged_by
-        )
+            message = _("incident {id} acknowledged by {operator}")
+        else:
+            message = _("incident {id} was already acknowledged by {operator}")
+        lines = [message.format(id=incident.id, operator=incident.acknowledged_by)]
+        if note:
+            lines.append(_("note added to incident {id}").format(id=incident.id))
+        return "\n".join(lines)
 
     print(asyncio.run(acknowledge_incident()))
     return EXIT_OK
@@ -347,3 +348,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader of stdout (such as `head`) has gone; point stdout at /dev/null
+        # so that the interpreter's final flush does not fail a second time.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_FAILURE
