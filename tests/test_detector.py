@@ -374,3 +374,15 @@ def test_restore_after_a_resolved_incident_opens_nothing() -> None:
     events = down_events(run_outcomes(detector, "S F", first_index=6))
 
     assert events == []
+
+
+def test_adopt_open_follows_the_database() -> None:
+    detector = detector_for(down_after=3, down_close_after=2)
+    run_outcomes(detector, "F F F")
+
+    # Another writer stored its own open incident first, so this one was never written.
+    detector.adopt_open([stored_down_incident(2, 3.0)])
+    changes = [change for _, change in run_outcomes(detector, "S S", first_index=3)]
+
+    assert [change.event for change in changes] == [IncidentEvent.RESOLVED]
+    assert changes[0].incident.id == 7

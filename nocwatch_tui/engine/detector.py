@@ -227,24 +227,32 @@ class Detector:
         `samples` are replayed in start order per target to count the runs, without
         opening or resolving anything; the next live sample applies the rules.
         """
+        self.adopt_open(open_incidents)
+        for sample in samples:
+            state = self._states.get(sample.target_id)
+            if state is not None:
+                state.observe(sample, replay=True)
+
+    def adopt_open(self, open_incidents: Iterable[Incident]) -> None:
+        """Replace the detector's open incidents with the database's, keeping the runs."""
+        for state in self._states.values():
+            state.open.clear()
+            for run in state.runs.values():
+                run.is_open = False
         for incident in open_incidents:
-            state = self._states.get(incident.target_id)
-            if state is None:
+            owner = self._states.get(incident.target_id)
+            if owner is None:
                 continue
-            state.open[incident.kind] = OpenIncident(
+            owner.open[incident.kind] = OpenIncident(
                 incident.target_id,
-                state.name,
+                owner.name,
                 incident.kind,
                 incident.severity,
                 incident.opened_at_ms,
                 incident.peak_value,
                 id=incident.id,
             )
-            state.runs[incident.kind].is_open = True
-        for sample in samples:
-            state = self._states.get(sample.target_id)
-            if state is not None:
-                state.observe(sample, replay=True)
+            owner.runs[incident.kind].is_open = True
 
     def observe(self, sample: Sample) -> list[IncidentChange]:
         """Evaluate a new sample of a known target and return the incident changes."""

@@ -2,7 +2,7 @@
 
 Every change of an incident is one write transaction, and every event an
 operator or a webhook cares about (opened, escalated, acknowledged, resolved)
-passes through `_record_event` inside that transaction.
+passes through `record_event` inside that transaction.
 """
 
 import json
@@ -139,10 +139,10 @@ async def _fetch_one(db: aiosqlite.Connection, incident_id: int) -> Incident | N
     return None if row is None else _incident_from_row(row)
 
 
-async def _record_event(
+async def record_event(
     db: aiosqlite.Connection, event: IncidentEvent, incident_id: int, at_ms: int
 ) -> None:
-    """Record an incident event inside the transaction that made the change."""
+    """Record an incident event, which happened at `at_ms`, inside the transaction of its change."""
     # NOTE: notifications hook in here: insert the outbox row with `db`, in this
     # same transaction, so an event is queued exactly when its change commits.
     incident = await _fetch_one(db, incident_id)
@@ -190,7 +190,7 @@ async def write_changes(store: Store, changes: Sequence[IncidentChange]) -> None
                     (str(change.severity), change.peak_value, resolved_at_ms, live.id),
                 )
             if change.event is not None and live.id is not None:
-                await _record_event(db, change.event, live.id, change.at_ms)
+                await record_event(db, change.event, live.id, change.at_ms)
 
 
 # Operator writes
@@ -210,7 +210,7 @@ async def acknowledge(
         if note:
             await _append_note(db, incident_id, note)
         if acknowledged:
-            await _record_event(db, IncidentEvent.ACKNOWLEDGED, incident_id, at_ms)
+            await record_event(db, IncidentEvent.ACKNOWLEDGED, incident_id, at_ms)
         incident = await _fetch_one(db, incident_id)
     if incident is None:
         raise IncidentNotFoundError(incident_id)

@@ -98,7 +98,10 @@ class Engine:
             try:
                 await write_changes(self.store, changes)
             except sqlite3.IntegrityError as error:
+                # Another writer opened an incident first, as a second engine on
+                # the same database would; follow the database's open incidents.
                 log.error("incident changes rejected by the database, dropped: %s", error)
+                self.detector.adopt_open(await open_incidents(self.store))
             except sqlite3.OperationalError as error:
                 attempt += 1
                 log.error(
