@@ -7,6 +7,7 @@ from textual.pilot import Pilot
 
 from nocwatch_tui.console.app import NocWatchApp
 from nocwatch_tui.console.widgets.grid import TargetGrid
+from nocwatch_tui.console.widgets.incident_log import IncidentTable
 from nocwatch_tui.console.widgets.summary_bar import SummaryBar
 from nocwatch_tui.engine.sample import Sample
 from nocwatch_tui.engine.store import Store, now_ms
@@ -26,11 +27,19 @@ def grid_of(app: NocWatchApp) -> TargetGrid:
     return app.screen.query_one(TargetGrid)
 
 
+def incident_table(app: NocWatchApp) -> IncidentTable:
+    return app.screen.query_one(IncidentTable)
+
+
 async def wait_loaded(pilot: Pilot[None], app: NocWatchApp) -> None:
-    """Wait until the grid has every fixture target and their samples."""
+    """Wait until the grid has every fixture target with its samples, and the incidents."""
 
     def loaded() -> bool:
-        return grid_of(app).row_count == 5 and row_text(app, "steady")[2] == "22 ms"
+        return (
+            grid_of(app).row_count == 5
+            and row_text(app, "steady")[2] == "22 ms"
+            and incident_table(app).row_count == 3
+        )
 
     assert await wait_for(pilot, loaded)
 
@@ -71,6 +80,7 @@ async def test_grid_shows_status_latency_and_loss(console_db: Path) -> None:
         assert down[5] == "100%"
         assert down[6] == "refused"
         jittery = row_text(app, "jittery")
+        assert jittery[0] == "▲ degraded"
         assert jittery[5] == "20%"
         idle = row_text(app, "idle")
         assert idle[0] == "○ unknown"
@@ -106,11 +116,10 @@ async def test_new_sample_appears_within_a_second(console_db: Path) -> None:
 async def test_summary_counts_statuses(console_db: Path) -> None:
     app = NocWatchApp(console_db)
     async with app.run_test(size=(80, 24)) as pilot:
-        def summary() -> str:
-            return str(app.screen.query_one(SummaryBar).render())
-
-        assert await wait_for(pilot, lambda: "● 3 up" in summary())
-        text = summary()
+        await wait_loaded(pilot, app)
+        text = str(app.screen.query_one(SummaryBar).render())
+        assert "● 2 up" in text
+        assert "▲ 1 degraded" in text
         assert "✖ 1 down" in text
         assert "engine stopped" in text
 
