@@ -1,6 +1,7 @@
 """The SQLite store: schema, migrations and the queries the engine and console share.
 
-One database file in WAL mode holds targets, samples and the engine's status.
+One database file in WAL mode contains targets, samples, incidents and the
+engine's status.
 Its schema version is `PRAGMA user_version`; opening a file migrates it
 forward and rejects a file from a newer version.
 """
@@ -8,7 +9,7 @@ forward and rejects a file from a newer version.
 import contextlib
 import os
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -64,6 +65,25 @@ _MIGRATIONS: tuple[str, ...] = (
     );
     """,
     """
+    CREATE TABLE incidents (
+        id INTEGER PRIMARY KEY,
+        target_id INTEGER NOT NULL,
+        target_name TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        opened_at_ms INTEGER NOT NULL,
+        peak_value REAL,
+        acknowledged_at_ms INTEGER,
+        acknowledged_by TEXT,
+        resolved_at_ms INTEGER,
+        notes TEXT NOT NULL DEFAULT '[]',
+        revision INTEGER NOT NULL
+    );
+    CREATE UNIQUE INDEX incidents_one_open ON incidents (target_id, kind)
+        WHERE resolved_at_ms IS NULL;
+    CREATE INDEX incidents_revision ON incidents (revision);
+    """,
+    """
     ALTER TABLE samples ADD COLUMN cert_days_left REAL;
     ALTER TABLE engine ADD COLUMN write_error TEXT;
     """,
@@ -81,7 +101,7 @@ _WINDOW_COLUMNS = (
 
 
 class StoreError(Exception):
-    """A database that cannot be opened or used as it is; the message says what to do."""
+    """A database that cannot be opened or used as it is; the message names the fix."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,6 +288,22 @@ class Store:
         """Close the connection."""
         await self._db.close()
 
+    @property
+    def connection(self) -> aiosqlite.Connection:
+        """Return the connection, for the queries that other engine modules own."""
+        return self._db
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """Run the statements of the block in one write transaction, rolled back on error."""
+        await self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            await self._db.execute("ROLLBACK")
+            raise
+        await self._db.execute("COMMIT")
+
     # Targets
 
     async def list_targets(self) -> list[StoredTarget]:
@@ -371,6 +407,16 @@ class Store:
         ) as cursor:
             rows = await cursor.fetchall()
         return [SampleRow(*row) for row in rows]
+
+    async def samples_since(self, since_ms: int) -> list[Sample]:
+        """Return every sample started at or after `since_ms`, in start order per target."""
+        async with self._db.execute(
+            f"SELECT {_SAMPLE_COLUMNS} FROM samples WHERE started_at_ms >= ?"
+            " ORDER BY target_id, started_at_ms, id",
+            (since_ms,),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [_sample_from_row(row) for row in rows]
 
     async def latest_errors(self, target_id: int, count: int) -> list[str | None]:
         """Return the error classes of a target's newest `count` samples, oldest first."""
