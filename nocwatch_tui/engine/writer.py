@@ -26,6 +26,8 @@ class SampleWriter:
         self._store = store
         self._after_write = after_write
         # None is the stop marker: everything queued before it is written first.
+        # NOTE: the queue is unbounded, so a long outage of the database (a full disk)
+        # grows memory by a few hundred bytes per sample until writing resumes.
         self._queue: asyncio.Queue[Sample | None] = asyncio.Queue()
         self._batch_max = batch_max
         self._linger_s = linger_s
