@@ -194,7 +194,10 @@ def _status_detail(status_code: int, retry_after: str | None) -> str:
 
 
 class Prober:
-    """Probes targets with shared TLS settings and a new connection for every probe."""
+    """Probes targets with shared TLS settings and a new connection for every probe.
+
+    `extra_ca_pem` adds certificate authorities to the system's, such as the lab's.
+    """
 
     def __init__(self, resolver_threads: int = 32, *, extra_ca_pem: bytes | None = None) -> None:
         self._resolver = ThreadPoolExecutor(resolver_threads, thread_name_prefix="nocwatch-dns")
