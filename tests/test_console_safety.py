@@ -1,5 +1,6 @@
 """Hostile text, certificate expiry and write errors as the console shows them."""
 
+import os
 from pathlib import Path
 
 from rich.text import Text
@@ -23,7 +24,9 @@ TARGETS = [
 ]
 
 
-async def fill(db: Path, write_error: str | None = None) -> None:
+async def fill(
+    db: Path, write_error: str | None = None, pid: int = 1, heartbeat_age_ms: int = 0
+) -> None:
     store = await Store.open(db)
     try:
         await store.add_targets(TARGETS)
@@ -43,10 +46,10 @@ async def fill(db: Path, write_error: str | None = None) -> None:
                 Sample(ids["fresh"], start_ms, latency_ms=9.0, cert_days_left=80.4),
             ]
         )
-        if write_error is not None:
-            stamp = now_ms()
+        if write_error is not None or heartbeat_age_ms:
+            stamp = now_ms() - heartbeat_age_ms
             await store.write_engine_status(
-                EngineStatus(1, stamp, stamp, None, 0.1, 0.1, 0, 0, write_error)
+                EngineStatus(pid, stamp, stamp, None, 0.1, 0.1, 0, 0, write_error)
             )
     finally:
         await store.close()
@@ -124,9 +127,36 @@ async def test_write_error_shown_in_header(tmp_path: Path) -> None:
     app = NocWatchApp(db)
     async with app.run_test(size=(120, 24)) as pilot:
         assert await wait_for_rows(pilot, app)
-        for _attempt in range(30):
-            header = str(app.screen.query_one(SummaryBar).render())
-            if "engine stopped" not in header:
-                break
-            await pilot.pause(0.1)
-    assert "writing samples failed: database or disk is full" in header
+        header = await header_text(pilot, app)
+    assert "write failed: database or disk is full" in header
+
+
+async def header_text(pilot: Pilot[None], app: NocWatchApp) -> str:
+    header = ""
+    for _attempt in range(30):
+        header = str(app.screen.query_one(SummaryBar).render())
+        if "engine stopped" not in header:
+            break
+        await pilot.pause(0.1)
+    return header
+
+
+async def test_live_engine_without_heartbeat_points_to_log(tmp_path: Path) -> None:
+    db = tmp_path / "silent.db"
+    await fill(db, pid=os.getpid(), heartbeat_age_ms=60_000)
+    app = NocWatchApp(db)
+    async with app.run_test(size=(120, 24)) as pilot:
+        assert await wait_for_rows(pilot, app)
+        header = await header_text(pilot, app)
+    assert "engine not writing: see its log" in header
+
+
+async def test_dead_engine_without_heartbeat_not_responding(tmp_path: Path) -> None:
+    db = tmp_path / "dead.db"
+    # Above Linux's largest possible pid (2**22), so no process has it.
+    await fill(db, pid=2**22 + 12345, heartbeat_age_ms=60_000)
+    app = NocWatchApp(db)
+    async with app.run_test(size=(120, 24)) as pilot:
+        assert await wait_for_rows(pilot, app)
+        header = await header_text(pilot, app)
+    assert "engine not responding" in header

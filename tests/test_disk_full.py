@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from nocwatch_tui.console.widgets.summary_bar import engine_text
+from nocwatch_tui.engine.store import EngineStatus, now_ms
 from nocwatch_tui.lab import Lab
 
 from conftest import nocwatch_command
@@ -66,6 +68,19 @@ def sample_times(db: Path) -> list[int]:
     return [row[0] for row in rows]
 
 
+def header_text(db: Path) -> str:
+    """Return the engine part of the console's header for the engine row in `db`."""
+    connection = sqlite3.connect(db)
+    try:
+        row = connection.execute(
+            "SELECT pid, started_at_ms, heartbeat_at_ms, stopped_at_ms, loop_lag_ms,"
+            " slip_p99_ms, in_flight, queue_depth, write_error FROM engine"
+        ).fetchone()
+    finally:
+        connection.close()
+    return engine_text(EngineStatus(*row), "attached", now_ms())
+
+
 async def wait_for(condition, timeout_s: float) -> bool:
     for _attempt in range(int(timeout_s / 0.1)):
         if condition():
@@ -107,6 +122,9 @@ async def test_full_disk_stops_then_resumes_writing(small_disk: Path, tmp_path: 
             count_while_full = len(sample_times(db))
             await asyncio.sleep(1.0)
             still_full = len(sample_times(db))
+            header_while_full = await wait_for(
+                lambda: header_text(db) == "engine not writing: see its log", 10
+            )
             filler.unlink()
             resumed = await wait_for(lambda: len(sample_times(db)) > still_full, 15)
             resumed_logged = "writing samples resumed" in log_path.read_text()
@@ -118,6 +136,7 @@ async def test_full_disk_stops_then_resumes_writing(small_disk: Path, tmp_path: 
     gaps_ms = [later - earlier for earlier, later in itertools.pairwise(times)]
     assert full_logged
     assert still_full == count_while_full
+    assert header_while_full
     assert resumed
     assert resumed_logged
     assert returncode == 0

@@ -1,5 +1,6 @@
 """The bar above the grid: window, status counts, engine mode and event-loop lag."""
 
+import os
 from collections import Counter
 
 from rich.style import Style
@@ -16,14 +17,34 @@ from nocwatch_tui.i18n import _
 STALE_HEARTBEAT_MS = 5_000
 
 
+def is_stale(status: EngineStatus, now_ms: int) -> bool:
+    """Tell whether a running engine's heartbeat is too old to trust."""
+    return status.stopped_at_ms is None and now_ms - status.heartbeat_at_ms > STALE_HEARTBEAT_MS
+
+
+def _process_alive(pid: int) -> bool:
+    """Tell whether a process with this id runs on this machine."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def engine_text(status: EngineStatus | None, mode: str, now_ms: int) -> str:
     """Describe the engine's state and lag in a few words."""
     if status is None or status.stopped_at_ms is not None:
         return _("engine stopped")
-    if now_ms - status.heartbeat_at_ms > STALE_HEARTBEAT_MS:
+    if is_stale(status, now_ms):
+        # A live process whose heartbeat stopped cannot write to the database, as on a
+        # full disk; the reason is in its log.
+        if _process_alive(status.pid):
+            return _("engine not writing: see its log")
         return _("engine not responding")
     if status.write_error:
-        return _("writing samples failed: {reason}").format(reason=status.write_error)
+        return _("write failed: {reason}").format(reason=status.write_error)
     lag = "—" if status.loop_lag_ms is None else f"{status.loop_lag_ms:.1f} ms"
     label = _("own engine") if mode == "own" else _("attached")
     return _("{mode} · loop lag {lag}").format(mode=label, lag=lag)
@@ -51,7 +72,9 @@ class SummaryBar(Static):
                 f"{SYMBOLS[status]} {counts[status]} {status_word(status)}  ",
                 style=status_style(status, variables),
             )
-        failing = engine is not None and engine.write_error is not None
+        failing = engine is not None and (
+            engine.write_error is not None or is_stale(engine, now_ms)
+        )
         colour = theme_colour(variables, "error") if failing else None
         line.append(
             printable(engine_text(engine, mode, now_ms)),
