@@ -13,7 +13,7 @@ from nocwatch_tui.engine.status import TargetStatus
 from nocwatch_tui.engine.store import EngineStatus
 from nocwatch_tui.i18n import _
 
-# An engine whose heartbeat is older than this is reported as not running.
+# An engine whose heartbeat is older than this is reported as not responding or not writing.
 STALE_HEARTBEAT_MS = 5_000
 
 
@@ -38,8 +38,8 @@ def engine_text(status: EngineStatus | None, mode: str, now_ms: int) -> str:
     if status is None or status.stopped_at_ms is not None:
         return _("engine stopped")
     if is_stale(status, now_ms):
-        # A live process whose heartbeat stopped cannot write to the database, as on a
-        # full disk; the reason is in its log.
+        # A live process with a stale heartbeat is failing to write to the database, as
+        # on a full disk. Its log says why.
         if _process_alive(status.pid):
             return _("engine not writing: see its log")
         return _("engine not responding")
