@@ -120,6 +120,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--only", metavar="NAMES", help=_("comma-separated lab servers to run (default: all)")
     )
     lab.add_argument(
+        "--ca-file",
+        type=Path,
+        metavar="FILE",
+        help=_("write the certificate authority of the TLS servers to FILE (PEM)"),
+    )
+    lab.add_argument(
         "--flap-period",
         type=float,
         default=60.0,
@@ -301,7 +307,15 @@ def _run_lab(args: argparse.Namespace) -> int:
             )
     _configure_logging(args.verbose)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve_lab(names, sys.stdout, args.format, flap_period_s=args.flap_period))
+        asyncio.run(
+            serve_lab(
+                names,
+                sys.stdout,
+                args.format,
+                flap_period_s=args.flap_period,
+                ca_file=args.ca_file,
+            )
+        )
     return EXIT_OK
 
 

@@ -5,6 +5,7 @@ import io
 import json
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
@@ -363,9 +364,12 @@ async def test_rate_limited_answers_429_with_retry_after(client: httpx.AsyncClie
     assert response.headers["retry-after"] == "120"
 
 
-async def test_serve_lab_prints_tls_and_ipv6_urls() -> None:
+async def test_serve_lab_prints_tls_and_ipv6_urls(tmp_path: Path) -> None:
+    ca_file = tmp_path / "lab-ca.pem"
     output = FlushSignal()
-    serving = asyncio.create_task(serve_lab(["tls-expired", "ipv6-only"], output, "json"))
+    serving = asyncio.create_task(
+        serve_lab(["tls-expired", "ipv6-only"], output, "json", ca_file=ca_file)
+    )
     await asyncio.wait_for(output.flushed.wait(), 5.0)
     serving.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -374,6 +378,7 @@ async def test_serve_lab_prints_tls_and_ipv6_urls() -> None:
     urls = json.loads(output.getvalue())
     assert urls["tls-expired"].startswith("https://127.0.0.1:")
     assert urls["ipv6-only"].startswith("http://[::1]:")
+    assert ca_file.read_bytes().startswith(b"-----BEGIN CERTIFICATE-----")
 
 
 def test_lab_command_rejects_unknown_name() -> None:

@@ -3,6 +3,7 @@
 import asyncio
 import json
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Literal, TextIO
 
 from nocwatch_tui.lab.lab import Lab
@@ -14,12 +15,19 @@ async def serve_lab(
     fmt: Literal["text", "json"],
     *,
     flap_period_s: float = 60.0,
+    ca_file: Path | None = None,
 ) -> None:
-    """Start a lab, print its URLs to `output`, then serve until cancelled and stop the lab."""
+    """Start a lab, print its URLs to `output`, then serve until cancelled and stop the lab.
+
+    With `ca_file`, the certificate of the lab's authority is written there, so that
+    other clients can trust the TLS servers.
+    """
     if fmt not in ("text", "json"):
         raise ValueError(f"unknown output format {fmt!r}; valid formats: text, json")
 
     async with Lab(names, flap_period_s=flap_period_s) as lab:
+        if ca_file is not None and lab.ca_pem is not None:
+            ca_file.write_bytes(lab.ca_pem)
         output.write(format_urls(lab.urls, fmt))
         output.flush()
         await asyncio.Event().wait()
