@@ -64,9 +64,17 @@ def cells(app: NocWatchApp, name: str) -> list[Text]:
     raise AssertionError(f"no row for {name!r}")
 
 
+def samples_shown(app: NocWatchApp) -> bool:
+    """Tell whether every row is there and the samples have reached the grid."""
+    if not app.screen.query(TargetGrid) or app.screen.query_one(TargetGrid).row_count != 6:
+        return False
+    # All samples arrive in one message, so one filled cell means all of them are in.
+    return cells(app, "escape")[6].plain != ""
+
+
 async def wait_for_rows(pilot: Pilot[None], app: NocWatchApp) -> bool:
     for _attempt in range(50):
-        if app.screen.query(TargetGrid) and app.screen.query_one(TargetGrid).row_count == 6:
+        if samples_shown(app):
             return True
         await pilot.pause(0.1)
     return False
