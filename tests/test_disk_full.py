@@ -130,7 +130,11 @@ async def test_full_disk_stops_then_resumes_writing(small_disk: Path, tmp_path: 
             resumed_logged = "writing samples resumed" in log_path.read_text()
         finally:
             process.send_signal(signal.SIGTERM)
-            returncode = await asyncio.wait_for(process.wait(), 20)
+            try:
+                returncode = await asyncio.wait_for(process.wait(), 20)
+            except TimeoutError:
+                process.kill()
+                raise
 
     times = sample_times(db)
     gaps_ms = [later - earlier for earlier, later in itertools.pairwise(times)]
