@@ -1,4 +1,4 @@
-"""The `nocwatch` command line: console, demo, lab, serve and report."""
+"""The `nocwatch` command line: console, demo, lab, serve, report and targets."""
 
 import argparse
 import asyncio
@@ -133,7 +133,43 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--format", choices=["table", "json"], default="table", help=_("output format")
     )
+    _add_targets_parser(commands, common)
     return parser
+
+
+def _add_targets_parser(
+    commands: "argparse._SubParsersAction[argparse.ArgumentParser]",
+    common: argparse.ArgumentParser,
+) -> None:
+    targets = commands.add_parser(
+        "targets", parents=[common], help=_("import, export or list the database's targets")
+    )
+    actions = targets.add_subparsers(dest="targets_action", metavar="ACTION", required=True)
+    importing = actions.add_parser(
+        "import",
+        parents=[common],
+        help=_("add the file's new targets and update those with the same name"),
+    )
+    importing.add_argument("file", type=Path, metavar="FILE", help=_("JSON targets file"))
+    importing.add_argument(
+        "--dry-run", action="store_true", help=_("report what would change, write nothing")
+    )
+    exporting = actions.add_parser(
+        "export", parents=[common], help=_("write the targets as a JSON targets file")
+    )
+    exporting.add_argument(
+        "file",
+        type=Path,
+        nargs="?",
+        metavar="FILE",
+        help=_("file to write, readable by its owner only (default: standard output)"),
+    )
+    exporting.add_argument(
+        "--with-secrets",
+        action="store_true",
+        help=_("write header values as they are instead of masking them"),
+    )
+    actions.add_parser("list", parents=[common], help=_("print one line per target"))
 
 
 def _fill_defaults(args: argparse.Namespace) -> argparse.Namespace:
@@ -251,12 +287,35 @@ def _run_demo(args: argparse.Namespace) -> int:
     )
 
 
+def _run_targets(args: argparse.Namespace) -> int:
+    from nocwatch_tui import targets_cli
+
+    _settings(args)
+    if args.targets_action == "import":
+        asyncio.run(
+            targets_cli.import_targets(args.db, args.file, dry_run=args.dry_run, out=sys.stdout)
+        )
+    elif args.targets_action == "export":
+        count = asyncio.run(
+            targets_cli.export_targets(args.db, args.file, with_secrets=args.with_secrets)
+        )
+        if args.file is not None:
+            print(
+                _("exported {count} targets to {path}").format(count=count, path=args.file),
+                file=sys.stderr,
+            )
+    else:
+        asyncio.run(targets_cli.list_targets(args.db, sys.stdout))
+    return EXIT_OK
+
+
 _COMMANDS = {
     "console": _run_console,
     "demo": _run_demo,
     "lab": _run_lab,
     "serve": _run_serve,
     "report": _run_report,
+    "targets": _run_targets,
 }
 
 
