@@ -35,6 +35,14 @@ def row_text(app: NocWatchApp, name: str) -> list[str]:
     raise AssertionError(f"no row for {name!r}")
 
 
+def loaded(app: NocWatchApp) -> bool:
+    """Tell whether the grid shows every target and the samples read at start."""
+    grid = grid_of(app)
+    if grid.row_count != 5:
+        return False
+    return any(str(grid.get_row(key)[0]) == "✖ down" for key in grid.rows)
+
+
 @pytest.fixture
 def console_db(tmp_path: Path) -> Path:
     return make_console_database(tmp_path / "console.db")
@@ -43,7 +51,7 @@ def console_db(tmp_path: Path) -> Path:
 async def test_grid_lists_every_target(console_db: Path) -> None:
     app = NocWatchApp(console_db)
     async with app.run_test(size=(80, 24)) as pilot:
-        assert await wait_for(pilot, lambda: grid_of(app).row_count == 5)
+        assert await wait_for(pilot, lambda: loaded(app))
         names = [str(grid_of(app).get_row(key)[1]) for key in grid_of(app).rows]
         assert names == ["[bold red]x[/]", "down", "idle", "jittery", "steady"]
 
@@ -51,7 +59,7 @@ async def test_grid_lists_every_target(console_db: Path) -> None:
 async def test_grid_shows_status_latency_and_loss(console_db: Path) -> None:
     app = NocWatchApp(console_db)
     async with app.run_test(size=(80, 24)) as pilot:
-        assert await wait_for(pilot, lambda: grid_of(app).row_count == 5)
+        assert await wait_for(pilot, lambda: loaded(app))
         steady = row_text(app, "steady")
         assert steady[0] == "● up"
         assert steady[2] == "22 ms"
@@ -71,14 +79,14 @@ async def test_grid_shows_status_latency_and_loss(console_db: Path) -> None:
 async def test_markup_in_name_shown_literally(console_db: Path) -> None:
     app = NocWatchApp(console_db)
     async with app.run_test(size=(80, 24)) as pilot:
-        assert await wait_for(pilot, lambda: grid_of(app).row_count == 5)
+        assert await wait_for(pilot, lambda: loaded(app))
         assert row_text(app, "[bold red]x[/]")[1] == "[bold red]x[/]"
 
 
 async def test_new_sample_appears_within_a_second(console_db: Path) -> None:
     app = NocWatchApp(console_db)
     async with app.run_test(size=(80, 24)) as pilot:
-        assert await wait_for(pilot, lambda: grid_of(app).row_count == 5)
+        assert await wait_for(pilot, lambda: loaded(app))
         assert row_text(app, "idle")[2] == "—"
 
         store = await Store.open(console_db)
@@ -97,9 +105,13 @@ async def test_new_sample_appears_within_a_second(console_db: Path) -> None:
 async def test_summary_counts_statuses(console_db: Path) -> None:
     app = NocWatchApp(console_db)
     async with app.run_test(size=(80, 24)) as pilot:
-        assert await wait_for(pilot, lambda: grid_of(app).row_count == 5)
-        text = str(app.screen.query_one(SummaryBar).render())
-        assert "● 3 up" in text
+        assert await wait_for(pilot, lambda: loaded(app))
+
+        def summary() -> str:
+            return str(app.screen.query_one(SummaryBar).render())
+
+        assert await wait_for(pilot, lambda: "● 3 up" in summary())
+        text = summary()
         assert "✖ 1 down" in text
         assert "engine stopped" in text
 
@@ -116,6 +128,6 @@ def test_grid_snapshot_80x24(console_db: Path, snap_compare) -> None:
     app = NocWatchApp(console_db)
 
     async def populated(pilot: Pilot[None]) -> None:
-        await wait_for(pilot, lambda: grid_of(app).row_count == 5)
+        await wait_for(pilot, lambda: loaded(app))
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=populated)

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
+from nocwatch_tui.engine.sample import Sample
 from nocwatch_tui.engine.store import EngineStatus, SampleRecord, StoredTarget
 
 
@@ -26,3 +27,11 @@ class EngineStatusRead(Message, bubble=False):
     """The engine's latest heartbeat, or None when no engine ever ran."""
 
     status: EngineStatus | None
+
+
+@dataclass
+class ProbeTested(Message, bubble=False):
+    """The outcome of a one-off probe started from the console."""
+
+    target_name: str
+    sample: Sample

@@ -1,47 +1,117 @@
-"""The main screen: summary bar, target grid and footer."""
+"""The main screen: summary bar, filter, target grid and footer."""
+
+from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import Footer
+from textual.widgets import DataTable, Footer, Input
 
 from nocwatch_tui.console.feed import run_feed
-from nocwatch_tui.console.messages import EngineStatusRead, SamplesRead, TargetsRead
+from nocwatch_tui.console.messages import (
+    EngineStatusRead,
+    ProbeTested,
+    SamplesRead,
+    TargetsRead,
+)
 from nocwatch_tui.console.model import TargetView
+from nocwatch_tui.console.probe_once import show_probe_result, start_test_probe
+from nocwatch_tui.console.screens.confirm_delete import ConfirmDelete, DeleteChoice
+from nocwatch_tui.console.screens.mute import MuteChoice, MuteDialog
+from nocwatch_tui.console.screens.target_form import TargetForm, blank_target
+from nocwatch_tui.console.view_order import SortKey, next_sort, ordered, sort_label
 from nocwatch_tui.console.widgets.grid import TargetGrid
 from nocwatch_tui.console.widgets.summary_bar import SummaryBar
-from nocwatch_tui.engine.store import EngineStatus, now_ms
+from nocwatch_tui.engine.settings import Settings
+from nocwatch_tui.engine.store import EngineStatus, Store, StoredTarget, StoreError, now_ms
+from nocwatch_tui.engine.targets import Target
 from nocwatch_tui.engine.windows import window_label
+from nocwatch_tui.i18n import _
+
+# Actions that act on the selected target, greyed out when there is none.
+TARGET_ACTIONS = frozenset(
+    {"edit_target", "clone_target", "delete_target", "pause_target", "mute_target", "test_target"}
+)
+MAX_NAME_CHARS = 100
+
+
+def clone_name(name: str, taken: set[str]) -> str:
+    """Return a free name for a copy of the target called `name`."""
+    for number in range(1, 1000):
+        suffix = _(" copy") if number == 1 else _(" copy {number}").format(number=number)
+        candidate = name[: MAX_NAME_CHARS - len(suffix)] + suffix
+        if candidate not in taken:
+            return candidate
+    return name
 
 
 class MainScreen(Screen[None]):
-    """Shows every target live, fed by the database feed."""
+    """Shows every target live, fed by the database feed, and changes targets from keys."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("n", "new_target", _("New"), id="target.new"),
+        Binding("e", "edit_target", _("Edit"), id="target.edit"),
+        Binding("c", "clone_target", _("Copy"), id="target.clone"),
+        Binding("d", "delete_target", _("Del"), id="target.delete"),
+        Binding("p", "pause_target", _("Pause"), id="target.pause"),
+        Binding("m", "mute_target", _("Mute"), id="target.mute"),
+        Binding("t", "test_target", _("Test"), id="target.test"),
+        Binding("slash", "filter", _("Filter"), id="grid.filter"),
+        Binding("s", "cycle_sort", _("Sort"), id="grid.sort"),
+        Binding("escape", "clear_filter", _("Clear filter"), id="grid.clear_filter", show=False),
+    ]
 
     def __init__(self) -> None:
         super().__init__()
         self.views: dict[int, TargetView] = {}
         self.engine: EngineStatus | None = None
+        self.sort_key = SortKey.NAME
+        self.filter_text = ""
+
+    AUTO_FOCUS = "#grid"
 
     def compose(self) -> ComposeResult:
         yield SummaryBar(id="summary")
+        filter_field = Input(placeholder=_("filter by name, URL or tag"), id="filter")
+        filter_field.display = False
+        yield filter_field
         yield TargetGrid(id="grid")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
-        from nocwatch_tui.console.app import NocWatchApp
-
-        app = self.app
-        assert isinstance(app, NocWatchApp)
-        self.run_worker(run_feed(app.store, app.window_s, self), exclusive=True, name="feed")
-        self.set_interval(1.0, self._expire_window)
+        self.run_worker(run_feed(self._store, self._window_s, self), exclusive=True, name="feed")
+        self.set_interval(1.0, self._tick)
         self._refresh_summary()
 
     @property
     def _window_s(self) -> int:
         return int(getattr(self.app, "window_s", 900))
 
+    @property
+    def _store(self) -> Store:
+        store = getattr(self.app, "store", None)
+        assert isinstance(store, Store)
+        return store
+
+    @property
+    def _settings(self) -> Settings:
+        settings = getattr(self.app, "settings", None)
+        return settings if isinstance(settings, Settings) else Settings()
+
     def _sorted_views(self) -> list[TargetView]:
-        return sorted(self.views.values(), key=lambda view: view.stored.target.name.casefold())
+        return ordered(self.views.values(), self.sort_key, self.filter_text)
+
+    def _rebuild_grid(self) -> None:
+        self.query_one(TargetGrid).build(self._sorted_views(), self.sort_key)
+        self.refresh_bindings()
+
+    def _selected(self) -> StoredTarget | None:
+        target_id = self.query_one(TargetGrid).selected_id()
+        view = None if target_id is None else self.views.get(target_id)
+        return None if view is None else view.stored
+
+    # Feed
 
     @on(TargetsRead)
     def _targets_read(self, message: TargetsRead) -> None:
@@ -51,7 +121,7 @@ class MainScreen(Screen[None]):
             view = old.get(stored.id) or TargetView(stored)
             view.stored = stored
             self.views[stored.id] = view
-        self.query_one(TargetGrid).build(self._sorted_views())
+        self._rebuild_grid()
         self._refresh_summary()
 
     @on(SamplesRead)
@@ -73,12 +143,16 @@ class MainScreen(Screen[None]):
         self.engine = message.status
         self._refresh_summary()
 
-    def _expire_window(self) -> None:
+    def _tick(self) -> None:
+        """Trim the window, count mute time down, and re-sort when the order has changed."""
         since_ms = now_ms() - self._window_s * 1000
         grid = self.query_one(TargetGrid)
         for view in self.views.values():
-            if view.trim(since_ms):
+            if view.trim(since_ms) or view.stored.muted_until_ms is not None:
                 grid.refresh_target(view)
+        wanted = [view.stored.id for view in self._sorted_views()]
+        if wanted != grid.row_order():
+            self._rebuild_grid()
 
     def _refresh_summary(self) -> None:
         self.query_one(SummaryBar).show(
@@ -90,4 +164,166 @@ class MainScreen(Screen[None]):
         )
 
     def on_resize(self) -> None:
-        self.query_one(TargetGrid).build(self._sorted_views())
+        self._rebuild_grid()
+
+    @on(DataTable.RowHighlighted)
+    def _row_highlighted(self) -> None:
+        self.refresh_bindings()
+
+    async def _reload_targets(self) -> None:
+        """Show a change at once rather than at the feed's next poll."""
+        self.post_message(TargetsRead(await self._store.list_targets()))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Grey out the target keys while no target is selected."""
+        if action in TARGET_ACTIONS and self._selected() is None:
+            return None
+        if action == "clear_filter":
+            return self.query_one("#filter", Input).display
+        return True
+
+    # Target actions
+
+    def _names(self, leaving_out: int | None = None) -> set[str]:
+        return {
+            view.stored.target.name
+            for target_id, view in self.views.items()
+            if target_id != leaving_out
+        }
+
+    async def _add_target(self, target: Target) -> None:
+        await self._store.add_target(target)
+        await self._reload_targets()
+        self.notify(_("Added {name}").format(name=target.name), markup=False)
+
+    def action_new_target(self) -> None:
+        """Open the form for a new target."""
+        values = blank_target(self._settings.defaults)
+        self.app.push_screen(TargetForm(_("New target"), values, self._names(), self._add_target))
+
+    def action_edit_target(self) -> None:
+        """Open the form on the selected target."""
+        stored = self._selected()
+        if stored is None:
+            return
+
+        async def save(target: Target) -> None:
+            await self._store.update_target(stored.id, target)
+            await self._reload_targets()
+            self.notify(_("Saved {name}").format(name=target.name), markup=False)
+
+        title = _("Edit {name}").format(name=stored.target.name)
+        form = TargetForm(title, stored.target.model_dump(), self._names(stored.id), save)
+        self.app.push_screen(form)
+
+    def action_clone_target(self) -> None:
+        """Open the form on a copy of the selected target, under a new name."""
+        stored = self._selected()
+        if stored is None:
+            return
+        values = stored.target.model_dump()
+        values["name"] = clone_name(stored.target.name, self._names())
+        title = _("Clone {name}").format(name=stored.target.name)
+        self.app.push_screen(TargetForm(title, values, self._names(), self._add_target))
+
+    def action_delete_target(self) -> None:
+        """Ask, then delete the selected target."""
+        stored = self._selected()
+        if stored is None:
+            return
+
+        async def confirmed(choice: DeleteChoice | None) -> None:
+            if choice is None:
+                return
+            try:
+                await self._store.delete_target(stored.id, keep_samples=choice.keep_samples)
+            except StoreError as error:
+                self.notify(str(error), severity="error", markup=False)
+                return
+            await self._reload_targets()
+            self.notify(_("Deleted {name}").format(name=stored.target.name), markup=False)
+
+        self.app.push_screen(ConfirmDelete(stored.target.name), confirmed)
+
+    async def action_pause_target(self) -> None:
+        """Pause the selected target, or resume it when paused."""
+        stored = self._selected()
+        if stored is None:
+            return
+        try:
+            await self._store.set_paused(stored.id, not stored.paused)
+        except StoreError as error:
+            self.notify(str(error), severity="error", markup=False)
+            return
+        await self._reload_targets()
+        message = _("Resumed {name}") if stored.paused else _("Paused {name}; p resumes it")
+        self.notify(message.format(name=stored.target.name), markup=False)
+
+    def action_mute_target(self) -> None:
+        """Mute the selected target for a while, or unmute it."""
+        stored = self._selected()
+        if stored is None:
+            return
+
+        async def chosen(choice: MuteChoice | None) -> None:
+            if choice is None:
+                return
+            try:
+                await self._store.set_muted_until(stored.id, choice.until_ms)
+            except StoreError as error:
+                self.notify(str(error), severity="error", markup=False)
+                return
+            await self._reload_targets()
+            if choice.until_ms is None:
+                self.notify(_("Unmuted {name}").format(name=stored.target.name), markup=False)
+            else:
+                self.notify(_("Muted {name}").format(name=stored.target.name), markup=False)
+
+        muted = stored.muted_at(now_ms())
+        self.app.push_screen(MuteDialog(stored.target.name, muted), chosen)
+
+    def action_test_target(self) -> None:
+        """Probe the selected target once now and show the outcome."""
+        stored = self._selected()
+        if stored is not None:
+            start_test_probe(self, stored.target)
+
+    @on(ProbeTested)
+    def _probe_tested(self, message: ProbeTested) -> None:
+        show_probe_result(self, message)
+
+    # Filter and sort
+
+    def action_filter(self) -> None:
+        """Show the filter field and type into it."""
+        field = self.query_one("#filter", Input)
+        field.display = True
+        field.focus()
+        self.refresh_bindings()
+
+    def action_clear_filter(self) -> None:
+        """Clear and hide the filter, showing every target again."""
+        field = self.query_one("#filter", Input)
+        field.value = ""
+        field.display = False
+        self.filter_text = ""
+        self._rebuild_grid()
+        self.query_one(TargetGrid).focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.filter_text = event.value
+        self._rebuild_grid()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self) -> None:
+        if not self.filter_text.strip():
+            self.action_clear_filter()
+            return
+        self.query_one(TargetGrid).focus()
+
+    def action_cycle_sort(self) -> None:
+        """Sort the grid by the next column: name, status, latency, p95, loss."""
+        self.sort_key = next_sort(self.sort_key)
+        self._rebuild_grid()
+        self.notify(_("Sorted by {key}").format(key=sort_label(self.sort_key)), timeout=2)
