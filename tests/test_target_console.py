@@ -269,6 +269,20 @@ async def test_form_test_probes_without_saving(lab: Lab, lab_db: Path) -> None:
     assert "trial" not in await targets_by_name(lab_db)
 
 
+async def test_t_types_in_text_fields_and_tests_elsewhere(lab: Lab, lab_db: Path) -> None:
+    app = NocWatchApp(lab_db)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await started(pilot, app)
+        await pilot.press("n")
+        await type_text(pilot, "trial")
+        assert app.screen.query_one("#name", Input).value == "trial"
+        await pilot.press("tab")
+        await type_text(pilot, lab.urls["steady"])
+        await pilot.press("tab")
+        await pilot.press("t")
+        assert await wait_for(pilot, lambda: "passed: HTTP 200" in toast_text(app))
+
+
 # Grid keys
 
 

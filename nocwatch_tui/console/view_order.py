@@ -1,4 +1,4 @@
-"""Which targets the grid shows and in what order: the `/` filter and the `s` sort."""
+"""The targets the grid shows and their order: the `/` filter and the `s` sort."""
 
 from collections.abc import Iterable
 from enum import StrEnum
@@ -62,16 +62,16 @@ def _descending(value: float | None) -> tuple[bool, float]:
 
 def ordered(views: Iterable[TargetView], key: SortKey, query: str = "") -> list[TargetView]:
     """Return the views that match `query`, in the order `key`, ties broken by name."""
-    shown = sorted(
+    visible = sorted(
         (view for view in views if matches(view, query)),
         key=lambda view: view.stored.target.name.casefold(),
     )
     if key is SortKey.STATUS:
-        shown.sort(key=lambda view: STATUS_RANK[view.status])
+        visible.sort(key=lambda view: STATUS_RANK[view.status])
     elif key is SortKey.LATENCY:
-        shown.sort(key=lambda view: _descending(view.last.latency_ms if view.last else None))
+        visible.sort(key=lambda view: _descending(view.last.latency_ms if view.last else None))
     elif key is SortKey.P95:
-        shown.sort(key=lambda view: _descending(view.p95_ms))
+        visible.sort(key=lambda view: _descending(view.p95_ms))
     elif key is SortKey.LOSS:
-        shown.sort(key=lambda view: _descending(view.loss_pct))
-    return shown
+        visible.sort(key=lambda view: _descending(view.loss_pct))
+    return visible

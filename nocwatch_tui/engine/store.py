@@ -127,6 +127,8 @@ class StoredTarget:
     updated_at_ms: int
     muted_until_ms: int | None = None
     """UTC epoch ms until which the target opens no incident and sends no notification."""
+    # NOTE: nothing reads the mute yet; the incident detector and the notifier
+    # must check `muted_at` before opening an incident or sending a notification.
 
     def muted_at(self, at_ms: int) -> bool:
         """Tell whether the target is muted at the given UTC epoch milliseconds."""

@@ -16,7 +16,7 @@ from nocwatch_tui.i18n import _
 
 @dataclass(frozen=True)
 class DeleteChoice:
-    """The operator's answer: delete, and whether the samples and incidents go too."""
+    """The operator's choice: delete, and whether the samples and incidents go too."""
 
     keep_samples: bool
 

@@ -1,5 +1,6 @@
 """The main screen: summary bar, filter, target grid and footer."""
 
+import logging
 from typing import ClassVar
 
 from textual import on
@@ -29,6 +30,8 @@ from nocwatch_tui.engine.targets import Target
 from nocwatch_tui.engine.windows import window_label
 from nocwatch_tui.i18n import _
 
+log = logging.getLogger("nocwatch.console.targets")
+
 # Actions that act on the selected target, greyed out when there is none.
 TARGET_ACTIONS = frozenset(
     {"edit_target", "clone_target", "delete_target", "pause_target", "mute_target", "test_target"}
@@ -36,12 +39,12 @@ TARGET_ACTIONS = frozenset(
 MAX_NAME_CHARS = 100
 
 
-def clone_name(name: str, taken: set[str]) -> str:
+def clone_name(name: str, taken_names: set[str]) -> str:
     """Return a free name for a copy of the target called `name`."""
     for number in range(1, 1000):
         suffix = _(" copy") if number == 1 else _(" copy {number}").format(number=number)
         candidate = name[: MAX_NAME_CHARS - len(suffix)] + suffix
-        if candidate not in taken:
+        if candidate not in taken_names:
             return candidate
     return name
 
@@ -73,7 +76,9 @@ class MainScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield SummaryBar(id="summary")
-        filter_field = Input(placeholder=_("filter by name, URL or tag"), id="filter")
+        filter_field = Input(
+            placeholder=_("/ filter by name, URL or tag; escape clears"), id="filter", compact=True
+        )
         filter_field.display = False
         yield filter_field
         yield TargetGrid(id="grid")
@@ -150,8 +155,8 @@ class MainScreen(Screen[None]):
         for view in self.views.values():
             if view.trim(since_ms) or view.stored.muted_until_ms is not None:
                 grid.refresh_target(view)
-        wanted = [view.stored.id for view in self._sorted_views()]
-        if wanted != grid.row_order():
+        expected_order = [view.stored.id for view in self._sorted_views()]
+        if expected_order != grid.row_order():
             self._rebuild_grid()
 
     def _refresh_summary(self) -> None:
@@ -191,8 +196,13 @@ class MainScreen(Screen[None]):
             if target_id != leaving_out
         }
 
+    def _failed(self, change: str, stored: StoredTarget, error: StoreError) -> None:
+        log.warning("%s of %r failed: %s", change, stored.target.name, error)
+        self.notify(str(error), severity="error", markup=False)
+
     async def _add_target(self, target: Target) -> None:
         await self._store.add_target(target)
+        log.info("added %r", target.name)
         await self._reload_targets()
         self.notify(_("Added {name}").format(name=target.name), markup=False)
 
@@ -209,6 +219,7 @@ class MainScreen(Screen[None]):
 
         async def save(target: Target) -> None:
             await self._store.update_target(stored.id, target)
+            log.info("changed %r", target.name)
             await self._reload_targets()
             self.notify(_("Saved {name}").format(name=target.name), markup=False)
 
@@ -223,7 +234,7 @@ class MainScreen(Screen[None]):
             return
         values = stored.target.model_dump()
         values["name"] = clone_name(stored.target.name, self._names())
-        title = _("Clone {name}").format(name=stored.target.name)
+        title = _("Copy of {name}").format(name=stored.target.name)
         self.app.push_screen(TargetForm(title, values, self._names(), self._add_target))
 
     def action_delete_target(self) -> None:
@@ -238,8 +249,9 @@ class MainScreen(Screen[None]):
             try:
                 await self._store.delete_target(stored.id, keep_samples=choice.keep_samples)
             except StoreError as error:
-                self.notify(str(error), severity="error", markup=False)
+                self._failed("delete", stored, error)
                 return
+            log.info("deleted %r (samples kept: %s)", stored.target.name, choice.keep_samples)
             await self._reload_targets()
             self.notify(_("Deleted {name}").format(name=stored.target.name), markup=False)
 
@@ -253,8 +265,9 @@ class MainScreen(Screen[None]):
         try:
             await self._store.set_paused(stored.id, not stored.paused)
         except StoreError as error:
-            self.notify(str(error), severity="error", markup=False)
+            self._failed("pause", stored, error)
             return
+        log.info("%s %r", "resumed" if stored.paused else "paused", stored.target.name)
         await self._reload_targets()
         message = _("Resumed {name}") if stored.paused else _("Paused {name}; p resumes it")
         self.notify(message.format(name=stored.target.name), markup=False)
@@ -271,8 +284,9 @@ class MainScreen(Screen[None]):
             try:
                 await self._store.set_muted_until(stored.id, choice.until_ms)
             except StoreError as error:
-                self.notify(str(error), severity="error", markup=False)
+                self._failed("mute", stored, error)
                 return
+            log.info("muted %r until %s", stored.target.name, choice.until_ms)
             await self._reload_targets()
             if choice.until_ms is None:
                 self.notify(_("Unmuted {name}").format(name=stored.target.name), markup=False)

@@ -27,7 +27,7 @@ class MuteTimeError(ValueError):
 
 @dataclass(frozen=True)
 class MuteChoice:
-    """The operator's answer: mute until this UTC epoch ms, or unmute with None."""
+    """The operator's choice: mute until this UTC epoch ms, or unmute with None."""
 
     until_ms: int | None
 

@@ -1,5 +1,6 @@
 """The target form: every field of the targets file, validated by the same model."""
 
+import logging
 from collections.abc import Awaitable, Callable, Collection
 from typing import Any, ClassVar
 
@@ -18,6 +19,8 @@ from nocwatch_tui.engine.settings import DefaultsSettings
 from nocwatch_tui.engine.store import DuplicateTargetError, StoreError
 from nocwatch_tui.engine.targets import Target, ThresholdOverrides
 from nocwatch_tui.i18n import _
+
+log = logging.getLogger("nocwatch.console.targets")
 
 SaveTarget = Callable[[Target], Awaitable[None]]
 
@@ -67,6 +70,8 @@ class TargetForm(ModalScreen[Target | None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "save", _("Save"), id="form.save"),
         Binding("ctrl+t", "test", _("Test"), id="form.test"),
+        # Text fields take a plain `t` as text, so it tests only from the other fields.
+        Binding("t", "test", _("Test"), id="form.test_plain", show=False),
         Binding("escape", "cancel", _("Cancel"), id="form.cancel"),
     ]
 
@@ -137,7 +142,12 @@ class TargetForm(ModalScreen[Target | None]):
                 yield from self._row(
                     "tags",
                     _("Tags"),
-                    Input(", ".join(values["tags"]), placeholder="a, b", id="tags", compact=True),
+                    Input(
+                        ", ".join(values["tags"]),
+                        placeholder=_("comma-separated"),
+                        id="tags",
+                        compact=True,
+                    ),
                 )
                 yield from self._row(
                     "ip_family",
@@ -252,6 +262,7 @@ class TargetForm(ModalScreen[Target | None]):
             "follow_redirects": self.query_one("#follow_redirects", Checkbox).value,
             "tags": _split_list(self._text("tags")),
         }
+
         for key in ("interval_s", "timeout_s"):
             if self._text(key):
                 raw[key] = self._text(key)
@@ -259,12 +270,14 @@ class TargetForm(ModalScreen[Target | None]):
             raw["expected_status"] = _status_items(self._text("expected_status"))
         body = self.query_one("#body_contains", Input).value
         raw["body_contains"] = body or None
+
         thresholds = {
             key: self._text(f"thresholds-{key}")
             for key in ThresholdOverrides.model_fields
             if self._text(f"thresholds-{key}")
         }
         raw["thresholds"] = thresholds
+
         headers = self._headers()
         if isinstance(headers, str):
             errors["headers"] = headers
@@ -319,6 +332,7 @@ class TargetForm(ModalScreen[Target | None]):
             self._show_errors({"name": str(error)})
             return
         except StoreError as error:
+            log.warning("saving %r failed: %s", target.name, error)
             self.notify(str(error), severity="error", markup=False)
             return
         self.dismiss(target)
