@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
+from textual import events
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 from textual.widgets._toast import Toast
@@ -20,6 +21,8 @@ from nocwatch_tui.engine.sample import Sample
 from nocwatch_tui.engine.store import Store, StoredTarget, now_ms
 from nocwatch_tui.engine.targets import Target
 from nocwatch_tui.lab import Lab
+
+from conftest import ServeProcess
 
 POLL_S = 0.1
 
@@ -79,6 +82,14 @@ async def select_row(pilot: Pilot[None], app: NocWatchApp, name: str) -> None:
 
 async def type_text(pilot: Pilot[None], text: str) -> None:
     await pilot.press(*text)
+
+
+async def paste_text(pilot: Pilot[None], text: str) -> None:
+    """Paste into the focused field, as an operator does with a URL from a ticket."""
+    focused = pilot.app.focused
+    assert focused is not None
+    focused.post_message(events.Paste(text))
+    await pilot.pause()
 
 
 async def replace_field(pilot: Pilot[None], text: str) -> None:
@@ -152,7 +163,7 @@ async def test_new_target_is_saved_and_probed(lab: Lab, lab_db: Path, engine: En
 
         await type_text(pilot, "api")
         await pilot.press("tab")
-        await type_text(pilot, lab.urls["steady"])
+        await paste_text(pilot, lab.urls["steady"])
         await pilot.press("tab", "tab")
         await replace_field(pilot, "0.5")
         await pilot.press("tab")
@@ -167,6 +178,44 @@ async def test_new_target_is_saved_and_probed(lab: Lab, lab_db: Path, engine: En
         assert saved.timeout_s == 0.4
 
 
+async def test_serve_process_probes_target_added_in_console(
+    lab: Lab, lab_db: Path, serve_process: Callable[..., ServeProcess]
+) -> None:
+    serve = serve_process("--db", str(lab_db))
+    app = NocWatchApp(lab_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot, app)
+        await pilot.press("n")
+        await type_text(pilot, "api")
+        await pilot.press("tab")
+        await paste_text(pilot, lab.urls["steady"])
+        await pilot.press("tab", "tab")
+        await replace_field(pilot, "0.5")
+        await pilot.press("tab")
+        await replace_field(pilot, "0.4")
+        await pilot.press("ctrl+s")
+
+        assert await wait_for(pilot, lambda: "api" in grid_names(app))
+        assert await wait_for(pilot, lambda: row_cells(app, "api")[2].endswith("ms"), seconds=8)
+    assert serve.stop() == 0
+    assert "probing 'api' every 0.5 s" in serve.log_text()
+
+
+def test_form_snapshot_80x24(lab_db: Path, snap_compare) -> None:
+    app = NocWatchApp(lab_db)
+
+    async def open_form(pilot: Pilot[None]) -> None:
+        await started(pilot, app)
+        await pilot.press("n")
+        await type_text(pilot, "api")
+        await pilot.press("tab")
+        await paste_text(pilot, "ftp://x")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=open_form)
+
+
 async def test_invalid_url_shows_message_and_saves_nothing(lab_db: Path) -> None:
     app = NocWatchApp(lab_db)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -174,7 +223,7 @@ async def test_invalid_url_shows_message_and_saves_nothing(lab_db: Path) -> None
         await pilot.press("n")
         await type_text(pilot, "bad")
         await pilot.press("tab")
-        await type_text(pilot, "ftp://127.0.0.1/")
+        await paste_text(pilot, "ftp://127.0.0.1/")
         await pilot.press("ctrl+s")
         await pilot.pause()
 
@@ -191,7 +240,7 @@ async def test_timeout_not_below_interval_is_rejected(lab_db: Path) -> None:
         await pilot.press("n")
         await type_text(pilot, "slow")
         await pilot.press("tab")
-        await type_text(pilot, "http://127.0.0.1:9/")
+        await paste_text(pilot, "http://127.0.0.1:9/")
         await pilot.press("tab", "tab")
         await replace_field(pilot, "2")
         await pilot.press("tab")
@@ -211,7 +260,7 @@ async def test_duplicate_name_is_rejected(lab_db: Path) -> None:
         await pilot.press("n")
         await type_text(pilot, "steady")
         await pilot.press("tab")
-        await type_text(pilot, "http://127.0.0.1:9/other")
+        await paste_text(pilot, "http://127.0.0.1:9/other")
         await pilot.press("ctrl+s")
         await pilot.pause()
 
@@ -261,7 +310,7 @@ async def test_form_test_probes_without_saving(lab: Lab, lab_db: Path) -> None:
         await pilot.press("n")
         await type_text(pilot, "trial")
         await pilot.press("tab")
-        await type_text(pilot, lab.urls["down"])
+        await paste_text(pilot, lab.urls["down"])
         await pilot.press("ctrl+t")
         assert await wait_for(pilot, lambda: "failed: refused" in toast_text(app))
         assert "dns" in toast_text(app)
@@ -277,7 +326,7 @@ async def test_t_types_in_text_fields_and_tests_elsewhere(lab: Lab, lab_db: Path
         await type_text(pilot, "trial")
         assert app.screen.query_one("#name", Input).value == "trial"
         await pilot.press("tab")
-        await type_text(pilot, lab.urls["steady"])
+        await paste_text(pilot, lab.urls["steady"])
         await pilot.press("tab")
         await pilot.press("t")
         assert await wait_for(pilot, lambda: "passed: HTTP 200" in toast_text(app))

@@ -106,6 +106,13 @@ async def test_delete_with_samples(store: Store) -> None:
     assert await sample_count(store, target_id) == 0
 
 
+async def test_late_sample_of_deleted_target_dropped(store: Store) -> None:
+    target_id = await store.add_target(target("api"))
+    await store.delete_target(target_id, keep_samples=False)
+    await store.insert_samples([Sample(target_id, now_ms(), latency_ms=5.0, status_code=200)])
+    assert await sample_count(store, target_id) == 0
+
+
 async def test_deleted_id_is_never_reused(store: Store) -> None:
     first_id = await store.add_target(target("api"))
     await store.delete_target(first_id)
