@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from textual import events
 from textual.pilot import Pilot
-from textual.widgets import Input, Static
+from textual.widgets import Collapsible, Input, Static
 from textual.widgets._toast import Toast
 
 from nocwatch_tui.console.app import NocWatchApp
@@ -269,6 +269,26 @@ async def test_duplicate_name_is_rejected(lab_db: Path) -> None:
     targets = await targets_by_name(lab_db)
     assert targets["steady"].target.url != "http://127.0.0.1:9/other"
     assert len(targets) == 2
+
+
+async def test_threshold_error_shown_beside_threshold(lab_db: Path) -> None:
+    app = NocWatchApp(lab_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot, app)
+        await select_row(pilot, app, "steady")
+        await pilot.press("e")
+        form = app.screen
+        assert isinstance(form, TargetForm)
+        form.query_one("#thresholds", Collapsible).collapsed = False
+        await pilot.pause()
+        form.query_one("#thresholds-loss_warning_pct", Input).focus()
+        await type_text(pilot, "150")
+        await pilot.press("enter")
+        await pilot.pause()
+
+        assert isinstance(app.screen, TargetForm)
+        assert "less than or equal to 100" in field_error(app, "thresholds-loss_warning_pct")
+    assert (await targets_by_name(lab_db))["steady"].target.thresholds.loss_warning_pct is None
 
 
 async def test_escape_closes_form_without_saving(lab_db: Path) -> None:

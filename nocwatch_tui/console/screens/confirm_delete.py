@@ -47,7 +47,7 @@ class ConfirmDelete(ModalScreen[DeleteChoice | None]):
 
     def on_mount(self) -> None:
         self.query_one(".dialog").border_title = _("Delete target")
-        self.query_one("#cancel", Button).focus()
+        self.set_focus(self.query_one("#cancel", Button))
 
     def action_delete(self) -> None:
         """Confirm the deletion."""

@@ -1,7 +1,8 @@
 """The main screen: summary bar, filter, target grid and footer."""
 
 import logging
-from typing import ClassVar
+from collections.abc import Awaitable, Callable
+from typing import Any, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
@@ -196,6 +197,12 @@ class MainScreen(Screen[None]):
             if target_id != leaving_out
         }
 
+    async def _open(
+        self, screen: Screen[Any], callback: Callable[[Any], Awaitable[None]] | None = None
+    ) -> None:
+        """Push a dialog and wait until it is mounted, so keys typed at once reach it."""
+        await self.app.push_screen(screen, callback)
+
     def _failed(self, change: str, stored: StoredTarget, error: StoreError) -> None:
         log.warning("%s of %r failed: %s", change, stored.target.name, error)
         self.notify(str(error), severity="error", markup=False)
@@ -206,12 +213,12 @@ class MainScreen(Screen[None]):
         await self._reload_targets()
         self.notify(_("Added {name}").format(name=target.name), markup=False)
 
-    def action_new_target(self) -> None:
+    async def action_new_target(self) -> None:
         """Open the form for a new target."""
         values = blank_target(self._settings.defaults)
-        self.app.push_screen(TargetForm(_("New target"), values, self._names(), self._add_target))
+        await self._open(TargetForm(_("New target"), values, self._names(), self._add_target))
 
-    def action_edit_target(self) -> None:
+    async def action_edit_target(self) -> None:
         """Open the form on the selected target."""
         stored = self._selected()
         if stored is None:
@@ -225,9 +232,9 @@ class MainScreen(Screen[None]):
 
         title = _("Edit {name}").format(name=stored.target.name)
         form = TargetForm(title, stored.target.model_dump(), self._names(stored.id), save)
-        self.app.push_screen(form)
+        await self._open(form)
 
-    def action_clone_target(self) -> None:
+    async def action_clone_target(self) -> None:
         """Open the form on a copy of the selected target, under a new name."""
         stored = self._selected()
         if stored is None:
@@ -235,9 +242,9 @@ class MainScreen(Screen[None]):
         values = stored.target.model_dump()
         values["name"] = clone_name(stored.target.name, self._names())
         title = _("Copy of {name}").format(name=stored.target.name)
-        self.app.push_screen(TargetForm(title, values, self._names(), self._add_target))
+        await self._open(TargetForm(title, values, self._names(), self._add_target))
 
-    def action_delete_target(self) -> None:
+    async def action_delete_target(self) -> None:
         """Ask, then delete the selected target."""
         stored = self._selected()
         if stored is None:
@@ -255,7 +262,7 @@ class MainScreen(Screen[None]):
             await self._reload_targets()
             self.notify(_("Deleted {name}").format(name=stored.target.name), markup=False)
 
-        self.app.push_screen(ConfirmDelete(stored.target.name), confirmed)
+        await self._open(ConfirmDelete(stored.target.name), confirmed)
 
     async def action_pause_target(self) -> None:
         """Pause the selected target, or resume it when paused."""
@@ -272,7 +279,7 @@ class MainScreen(Screen[None]):
         message = _("Resumed {name}") if stored.paused else _("Paused {name}; p resumes it")
         self.notify(message.format(name=stored.target.name), markup=False)
 
-    def action_mute_target(self) -> None:
+    async def action_mute_target(self) -> None:
         """Mute the selected target for a while, or unmute it."""
         stored = self._selected()
         if stored is None:
@@ -294,7 +301,7 @@ class MainScreen(Screen[None]):
                 self.notify(_("Muted {name}").format(name=stored.target.name), markup=False)
 
         muted = stored.muted_at(now_ms())
-        self.app.push_screen(MuteDialog(stored.target.name, muted), chosen)
+        await self._open(MuteDialog(stored.target.name, muted), chosen)
 
     def action_test_target(self) -> None:
         """Probe the selected target once now and show the outcome."""

@@ -96,7 +96,7 @@ class MuteDialog(ModalScreen[MuteChoice | None]):
     def on_mount(self) -> None:
         self.query_one(".dialog").border_title = _("Mute target")
         self.query_one("#until", Input).display = False
-        self.query_one("#durations", OptionList).focus()
+        self.set_focus(self.query_one("#durations", OptionList))
 
     @on(OptionList.OptionSelected)
     def _selected(self, event: OptionList.OptionSelected) -> None:

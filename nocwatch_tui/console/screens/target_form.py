@@ -55,6 +55,21 @@ def _field_id(key: str) -> str:
     return key.replace(".", "-")
 
 
+def threshold_labels() -> dict[str, str]:
+    """Return a short label for each per-target threshold, in the model's order."""
+    labels = {
+        "down_after": _("Down after"),
+        "latency_p95_warning_ms": _("p95 warn (ms)"),
+        "latency_p95_critical_ms": _("p95 crit (ms)"),
+        "jitter_warning_ms": _("Jitter warn (ms)"),
+        "loss_warning_pct": _("Loss warn (%)"),
+        "loss_critical_pct": _("Loss crit (%)"),
+        "open_after": _("Open after"),
+        "close_after": _("Close after"),
+    }
+    return {key: labels.get(key, key) for key in ThresholdOverrides.model_fields}
+
+
 def blank_target(defaults: DefaultsSettings) -> dict[str, Any]:
     """Return the field values of a new target, with the settings file's defaults applied."""
     values = Target(name="new", url="http://127.0.0.1/").model_dump()
@@ -192,10 +207,10 @@ class TargetForm(ModalScreen[Target | None]):
                     title=_("Thresholds (blank: global default)"), collapsed=True, id="thresholds"
                 ):
                     thresholds = values["thresholds"]
-                    for key in ThresholdOverrides.model_fields:
+                    for key, label in threshold_labels().items():
                         yield from self._row(
                             f"thresholds.{key}",
-                            key,
+                            label,
                             Input(
                                 _number(thresholds.get(key)), id=f"thresholds-{key}", compact=True
                             ),
@@ -207,7 +222,8 @@ class TargetForm(ModalScreen[Target | None]):
 
     def on_mount(self) -> None:
         self.query_one("#form").border_title = self.form_title
-        self.query_one("#name", Input).focus()
+        # Focus at once rather than through `focus()`, which waits for the keys already queued.
+        self.set_focus(self.query_one("#name", Input))
 
     @staticmethod
     def _row(key: str, label: str, widget: Any) -> ComposeResult:
