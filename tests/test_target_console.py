@@ -541,6 +541,8 @@ async def test_clone_opens_form_with_free_name(lab_db: Path) -> None:
         assert app.screen.query_one("#tags", Input).value == "edge"
         await pilot.press("ctrl+s")
         assert await wait_for(pilot, lambda: "down copy" in grid_names(app))
+        selected = app.screen.query_one(TargetGrid).selected_id()
+        assert selected == (await targets_by_name(lab_db))["down copy"].id
 
 
 # Filter and sort

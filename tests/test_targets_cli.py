@@ -37,7 +37,7 @@ def test_export_with_secrets_round_trips_sample_file(tmp_path: Path) -> None:
     assert load_targets_file(exported) == original
 
 
-def test_export_masks_header_values_and_dry_run_sees_no_change(tmp_path: Path) -> None:
+def test_masked_export_imports_unchanged(tmp_path: Path) -> None:
     db = imported_database(tmp_path)
     exported = tmp_path / "export.json"
     run_nocwatch("targets", "export", str(exported), "--db", str(db))
@@ -91,7 +91,7 @@ def test_import_updates_same_name_and_names_fields(tmp_path: Path) -> None:
     assert any(line.startswith("lab ") for line in listed.splitlines())
 
 
-def test_import_of_masked_value_for_new_target_exits_2(tmp_path: Path) -> None:
+def test_import_masked_new_header_exits_2(tmp_path: Path) -> None:
     masked = tmp_path / "masked.json"
     masked.write_text(
         json.dumps(
@@ -103,7 +103,7 @@ def test_import_of_masked_value_for_new_target_exits_2(tmp_path: Path) -> None:
     assert "headers.X-Key: the value is masked" in result.stderr
 
 
-def test_import_of_bad_file_exits_2_with_loader_message(tmp_path: Path) -> None:
+def test_import_bad_file_exits_2(tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps([{"name": "a", "url": "ftp://127.0.0.1/"}]))
     result = run_nocwatch("targets", "import", str(bad), "--db", str(tmp_path / "b.db"))

@@ -72,6 +72,8 @@ class MainScreen(Screen[None]):
         self.engine: EngineStatus | None = None
         self.sort_key = SortKey.NAME
         self.filter_text = ""
+        # A target just added, for the cursor to move to once the grid shows it.
+        self._select_next: int | None = None
 
     AUTO_FOCUS = "#grid"
 
@@ -128,6 +130,9 @@ class MainScreen(Screen[None]):
             view.stored = stored
             self.views[stored.id] = view
         self._rebuild_grid()
+        if self._select_next is not None and self._select_next in self.views:
+            self.query_one(TargetGrid).select_target(self._select_next)
+            self._select_next = None
         self._refresh_summary()
 
     @on(SamplesRead)
@@ -208,7 +213,7 @@ class MainScreen(Screen[None]):
         self.notify(str(error), severity="error", markup=False)
 
     async def _add_target(self, target: Target) -> None:
-        await self._store.add_target(target)
+        self._select_next = await self._store.add_target(target)
         log.info("added %r", target.name)
         await self._reload_targets()
         self.notify(_("Added {name}").format(name=target.name), markup=False)

@@ -135,6 +135,12 @@ class TargetGrid(DataTable[Text]):
         key = self._cursor_key()
         return None if key is None else int(key)
 
+    def select_target(self, target_id: int) -> None:
+        """Move the cursor to a target's row, if the grid shows it."""
+        key = str(target_id)
+        if key in self.rows:
+            self.move_cursor(row=self.get_row_index(key))
+
     def _cursor_key(self) -> str | None:
         if not self.row_count:
             return None
