@@ -1,4 +1,4 @@
-"""The `nocwatch` command line: console, demo, lab, serve, report and targets."""
+"""The `nocwatch` command line: console, demo, lab, serve, report, incidents and targets."""
 
 import argparse
 import asyncio
@@ -133,6 +133,21 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--format", choices=["table", "json"], default="table", help=_("output format")
     )
+    incidents = commands.add_parser(
+        "incidents", parents=[common], help=_("list incidents, newest first")
+    )
+    incidents.add_argument(
+        "--open", action="store_true", help=_("list only incidents that are not resolved")
+    )
+    incidents.add_argument(
+        "--format", choices=["table", "json"], default="table", help=_("output format")
+    )
+    incident_commands = incidents.add_subparsers(dest="incidents_command", metavar="ACTION")
+    ack = incident_commands.add_parser(
+        "ack", parents=[common], help=_("acknowledge an incident as --operator")
+    )
+    ack.add_argument("incident_id", type=int, metavar="ID", help=_("incident id"))
+    ack.add_argument("--note", metavar="TEXT", help=_("note added to the incident"))
     _add_targets_parser(commands, common)
     return parser
 
@@ -225,12 +240,7 @@ def _run_report(args: argparse.Namespace) -> int:
     from nocwatch_tui.engine.store import Store
 
     _settings(args)  # an invalid settings file is reported even where no value is used
-    if not args.db.exists():
-        raise UsageError(
-            _("{path}: database not found; pass --db or run `nocwatch serve` first").format(
-                path=args.db
-            )
-        )
+    _require_db(args.db)
 
     async def report_text() -> str:
         store = await Store.open(args.db, create=False)
@@ -241,6 +251,72 @@ def _run_report(args: argparse.Namespace) -> int:
         return format_json(report) if args.format == "json" else format_table(report)
 
     print(asyncio.run(report_text()))
+    return EXIT_OK
+
+
+def _require_db(path: Path) -> None:
+    if not path.exists():
+        raise UsageError(
+            _("{path}: database not found; pass --db or run `nocwatch serve` first").format(
+                path=path
+            )
+        )
+
+
+def _run_incidents(args: argparse.Namespace) -> int:
+    from nocwatch_tui.engine import incident_list
+    from nocwatch_tui.engine.incidents import list_incidents
+    from nocwatch_tui.engine.store import Store
+
+    _settings(args)
+    _require_db(args.db)
+    if getattr(args, "incidents_command", None) == "ack":
+        return _run_acknowledge(args)
+
+    async def incidents_text() -> str:
+        store = await Store.open(args.db, create=False)
+        try:
+            incidents = await list_incidents(store, open_only=args.open)
+        finally:
+            await store.close()
+        if args.format == "json":
+            return incident_list.format_json(incidents)
+        return incident_list.format_table(incidents)
+
+    print(asyncio.run(incidents_text()))
+    return EXIT_OK
+
+
+def _run_acknowledge(args: argparse.Namespace) -> int:
+    from nocwatch_tui.engine.incidents import IncidentNotFoundError, acknowledge
+    from nocwatch_tui.engine.store import Store, now_ms
+
+    note = args.note.strip() if args.note else None
+
+    async def acknowledge_incident() -> str:
+        store = await Store.open(args.db, create=False)
+        try:
+            incident, done = await acknowledge(
+                store, args.incident_id, args.operator, now_ms(), note=note
+            )
+        except IncidentNotFoundError:
+            raise UsageError(
+                _("incident {id} not found; list them with `nocwatch incidents`").format(
+                    id=args.incident_id
+                )
+            ) from None
+        finally:
+            await store.close()
+        if done:
+            message = _("incident {id} acknowledged by {operator}")
+        else:
+            message = _("incident {id} was already acknowledged by {operator}")
+        lines = [message.format(id=incident.id, operator=incident.acknowledged_by)]
+        if note:
+            lines.append(_("note added to incident {id}").format(id=incident.id))
+        return "\n".join(lines)
+
+    print(asyncio.run(acknowledge_incident()))
     return EXIT_OK
 
 
@@ -315,6 +391,7 @@ _COMMANDS = {
     "lab": _run_lab,
     "serve": _run_serve,
     "report": _run_report,
+    "incidents": _run_incidents,
     "targets": _run_targets,
 }
 
@@ -330,3 +407,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader of stdout (such as `head`) has gone; point stdout at /dev/null
+        # so that the interpreter's final flush does not fail a second time.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_FAILURE

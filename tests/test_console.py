@@ -7,6 +7,7 @@ from textual.pilot import Pilot
 
 from nocwatch_tui.console.app import NocWatchApp
 from nocwatch_tui.console.widgets.grid import TargetGrid
+from nocwatch_tui.console.widgets.incident_log import IncidentTable
 from nocwatch_tui.console.widgets.summary_bar import SummaryBar
 from nocwatch_tui.engine.sample import Sample
 from nocwatch_tui.engine.store import Store, now_ms
@@ -26,6 +27,23 @@ def grid_of(app: NocWatchApp) -> TargetGrid:
     return app.screen.query_one(TargetGrid)
 
 
+def incident_table(app: NocWatchApp) -> IncidentTable:
+    return app.screen.query_one(IncidentTable)
+
+
+async def wait_loaded(pilot: Pilot[None], app: NocWatchApp) -> None:
+    """Wait until the grid has every fixture target with its samples, and the incidents."""
+
+    def loaded() -> bool:
+        return (
+            grid_of(app).row_count == 5
+            and row_text(app, "steady")[2] == "22 ms"
+            and incident_table(app).row_count == 3
+        )
+
+    assert await wait_for(pilot, loaded)
+
+
 def row_text(app: NocWatchApp, name: str) -> list[str]:
     grid = grid_of(app)
     for row_key in grid.rows:
@@ -33,14 +51,6 @@ def row_text(app: NocWatchApp, name: str) -> list[str]:
         if cells[1] == name:
             return cells
     raise AssertionError(f"no row for {name!r}")
-
-
-def loaded(app: NocWatchApp) -> bool:
-    """Tell whether the grid shows every target and the samples read at start."""
-    grid = grid_of(app)
-    if grid.row_count != 5:
-        return False
-    return any(str(grid.get_row(key)[0]) == "✖ down" for key in grid.rows)
 
 
 @pytest.fixture
@@ -51,7 +61,7 @@ def console_db(tmp_path: Path) -> Path:
 async def test_grid_lists_every_target(console_db: Path) -> None:
     app = NocWatchApp(console_db)
     async with app.run_test(size=(80, 24)) as pilot:
-        assert await wait_for(pilot, lambda: loaded(app))
+        assert await wait_for(pilot, lambda: grid_of(app).row_count == 5)
         names = [str(grid_of(app).get_row(key)[1]) for key in grid_of(app).rows]
         assert names == ["[bold red]x[/]", "down", "idle", "jittery", "steady"]
 
@@ -59,7 +69,7 @@ async def test_grid_lists_every_target(console_db: Path) -> None:
 async def test_grid_shows_status_latency_and_loss(console_db: Path) -> None:
     app = NocWatchApp(console_db)
     async with app.run_test(size=(80, 24)) as pilot:
-        assert await wait_for(pilot, lambda: loaded(app))
+        await wait_loaded(pilot, app)
         steady = row_text(app, "steady")
         assert steady[0] == "● up"
         assert steady[2] == "22 ms"
@@ -70,6 +80,7 @@ async def test_grid_shows_status_latency_and_loss(console_db: Path) -> None:
         assert down[5] == "100%"
         assert down[6] == "refused"
         jittery = row_text(app, "jittery")
+        assert jittery[0] == "▲ degraded"
         assert jittery[5] == "20%"
         idle = row_text(app, "idle")
         assert idle[0] == "○ unknown"
@@ -79,14 +90,14 @@ async def test_grid_shows_status_latency_and_loss(console_db: Path) -> None:
 async def test_markup_in_name_shown_literally(console_db: Path) -> None:
     app = NocWatchApp(console_db)
     async with app.run_test(size=(80, 24)) as pilot:
-        assert await wait_for(pilot, lambda: loaded(app))
+        assert await wait_for(pilot, lambda: grid_of(app).row_count == 5)
         assert row_text(app, "[bold red]x[/]")[1] == "[bold red]x[/]"
 
 
 async def test_new_sample_appears_within_a_second(console_db: Path) -> None:
     app = NocWatchApp(console_db)
     async with app.run_test(size=(80, 24)) as pilot:
-        assert await wait_for(pilot, lambda: loaded(app))
+        assert await wait_for(pilot, lambda: grid_of(app).row_count == 5)
         assert row_text(app, "idle")[2] == "—"
 
         store = await Store.open(console_db)
@@ -105,13 +116,10 @@ async def test_new_sample_appears_within_a_second(console_db: Path) -> None:
 async def test_summary_counts_statuses(console_db: Path) -> None:
     app = NocWatchApp(console_db)
     async with app.run_test(size=(80, 24)) as pilot:
-        assert await wait_for(pilot, lambda: loaded(app))
-
-        def summary() -> str:
-            return str(app.screen.query_one(SummaryBar).render())
-
-        assert await wait_for(pilot, lambda: "● 3 up" in summary())
-        text = summary()
+        await wait_loaded(pilot, app)
+        text = str(app.screen.query_one(SummaryBar).render())
+        assert "● 2 up" in text
+        assert "▲ 1 degraded" in text
         assert "✖ 1 down" in text
         assert "engine stopped" in text
 
@@ -128,6 +136,6 @@ def test_grid_snapshot_80x24(console_db: Path, snap_compare) -> None:
     app = NocWatchApp(console_db)
 
     async def populated(pilot: Pilot[None]) -> None:
-        await wait_for(pilot, lambda: loaded(app))
+        await wait_loaded(pilot, app)
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=populated)

@@ -32,7 +32,9 @@ async def test_steady_latency_near_scripted_delay(lab: Lab, prober: Prober) -> N
     assert all(latency is not None for latency in latencies)
     median = sorted(latencies)[2]
     assert median >= 20.0
-    assert median < 30.0
+    # A generous bound: accuracy against curl is measured in benchmarks/, and a
+    # busy test machine adds milliseconds that say nothing about the prober.
+    assert median < 60.0
 
 
 async def test_steady_sample_passes_with_phases(lab: Lab, prober: Prober) -> None:

@@ -16,6 +16,7 @@ from nocwatch_tui.console.screens.main import MainScreen
 from nocwatch_tui.console.screens.mute import MuteDialog
 from nocwatch_tui.console.screens.target_form import TargetForm
 from nocwatch_tui.console.widgets.grid import TargetGrid
+from nocwatch_tui.engine.incidents import open_incidents
 from nocwatch_tui.engine.runtime import Engine
 from nocwatch_tui.engine.sample import Sample
 from nocwatch_tui.engine.store import Store, StoredTarget, now_ms
@@ -496,6 +497,37 @@ async def test_mute_shows_time_left_and_keeps_probing(lab_db: Path, engine: Engi
             return await sample_count(lab_db, "steady") > count
 
         assert await wait_for_async(pilot, still_probed, seconds=3)
+
+
+async def test_muted_target_probed_without_incident(lab: Lab, tmp_path: Path) -> None:
+    targets = [
+        Target(name=name, url=lab.urls["down"], interval_s=0.2, timeout_s=0.1)
+        for name in ("loud", "muted")
+    ]
+    db = await make_database(tmp_path / "mute.db", targets)
+    ids = {name: stored.id for name, stored in (await targets_by_name(db)).items()}
+    store = await Store.open(db)
+    await store.set_muted_until(ids["muted"], now_ms() + 3_600_000)
+    stop = asyncio.Event()
+    task = asyncio.create_task(Engine(store).run(stop))
+
+    app = NocWatchApp(db)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await started(pilot, app)
+            assert "⊘" in row_cells(app, "muted")[1]
+
+            async def loud_incident_open() -> bool:
+                return any(i.target_id == ids["loud"] for i in await open_incidents(store))
+
+            assert await wait_for_async(pilot, loud_incident_open, seconds=5)
+            assert await sample_count(db, "muted") >= 3
+            assert not any(i.target_id == ids["muted"] for i in await open_incidents(store))
+            assert row_cells(app, "muted")[0] != "✖ down"
+    finally:
+        stop.set()
+        await task
+        await store.close()
 
 
 async def test_unmute_clears_the_mute(lab_db: Path) -> None:

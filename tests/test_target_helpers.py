@@ -1,4 +1,4 @@
-"""Pure helpers of target management: mute times, clone names, import plans, probe texts."""
+"""Pure helpers of target management: mute, clone names, import plans, probe texts."""
 
 from datetime import datetime, timedelta, timezone
 
@@ -8,7 +8,11 @@ from nocwatch_tui.console.probe_once import describe_probe
 from nocwatch_tui.console.screens.main import clone_name
 from nocwatch_tui.console.screens.mute import MuteTimeError, parse_until
 from nocwatch_tui.console.widgets.grid import format_remaining
+from nocwatch_tui.engine.detector import Detector
+from nocwatch_tui.engine.incidents import IncidentEvent
 from nocwatch_tui.engine.sample import ErrorClass, Sample
+from nocwatch_tui.engine.settings import ThresholdSettings
+from nocwatch_tui.engine.store import StoredTarget
 from nocwatch_tui.engine.target_import import ChangeKind, plan_import
 from nocwatch_tui.engine.targets import Target
 
@@ -83,3 +87,20 @@ def test_describe_failed_probe_names_error_class() -> None:
     text, severity = describe_probe(sample)
     assert text.startswith("failed: status: HTTP 503 (HTTP 503 in 3.0 ms)")
     assert severity == "error"
+
+
+def failed_sample(index: int) -> Sample:
+    return Sample(1, 1_790_000_000_000 + index * 1000, error=ErrorClass.REFUSED)
+
+
+def test_detector_opens_nothing_while_muted_and_opens_after() -> None:
+    target = Target(name="api", url="http://127.0.0.1:9/api")
+    mute_end_ms = failed_sample(5).started_at_ms
+    detector = Detector(ThresholdSettings())
+    detector.set_targets([StoredTarget(1, target, False, 0, mute_end_ms)])
+
+    muted_events = [change.event for i in range(5) for change in detector.observe(failed_sample(i))]
+    after_events = [change.event for change in detector.observe(failed_sample(5))]
+
+    assert IncidentEvent.OPENED not in muted_events
+    assert IncidentEvent.OPENED in after_events

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from nocwatch_tui.engine.incidents import list_incidents
 from nocwatch_tui.engine.sample import Sample
 from nocwatch_tui.engine.store import (
     _MIGRATIONS,
@@ -99,11 +100,17 @@ async def test_delete_keeps_samples_by_default(store: Store) -> None:
     assert await sample_count(store, target_id) == 1
 
 
-async def test_delete_with_samples(store: Store) -> None:
+async def test_delete_with_samples_and_incidents(store: Store) -> None:
     target_id = await store.add_target(target("api"))
     await store.insert_samples([Sample(target_id, now_ms(), latency_ms=5.0, status_code=200)])
+    await store.connection.execute(
+        "INSERT INTO incidents (target_id, target_name, kind, severity, opened_at_ms, revision)"
+        " VALUES (?, 'api', 'down', 'critical', 1, 1)",
+        (target_id,),
+    )
     await store.delete_target(target_id, keep_samples=False)
     assert await sample_count(store, target_id) == 0
+    assert await list_incidents(store) == []
 
 
 async def test_late_sample_of_deleted_target_dropped(store: Store) -> None:

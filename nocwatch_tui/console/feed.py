@@ -1,16 +1,23 @@
-"""The database feed: polls SQLite for new samples, target changes and engine status."""
+"""The database feed: polls SQLite for new samples, incidents, target changes and engine status."""
 
 import asyncio
 import logging
 
 from textual.message_pump import MessagePump
 
-from nocwatch_tui.console.messages import EngineStatusRead, SamplesRead, TargetsRead
+from nocwatch_tui.console.messages import (
+    EngineStatusRead,
+    IncidentsRead,
+    SamplesRead,
+    TargetsRead,
+)
+from nocwatch_tui.engine.incidents import RECENT_LIMIT, incidents_revision, list_incidents
 from nocwatch_tui.engine.store import Store, now_ms
 
 log = logging.getLogger("nocwatch.console.feed")
 
 SAMPLE_POLL_S = 0.25
+INCIDENTS_EVERY = 2  # sample polls per incidents poll
 STATUS_EVERY = 4  # sample polls per target and engine status read
 
 
@@ -21,6 +28,8 @@ async def run_feed(store: Store, window_s: int, receiver: MessagePump) -> None:
     initial = await store.recent_samples(now_ms() - window_s * 1000)
     last_id = initial[-1].id if initial else await store.last_sample_id()
     receiver.post_message(SamplesRead(initial))
+    incidents_seen = await incidents_revision(store)
+    receiver.post_message(IncidentsRead(await list_incidents(store, recent_limit=RECENT_LIMIT)))
     receiver.post_message(EngineStatusRead(await store.engine_status()))
 
     tick = 0
@@ -32,6 +41,13 @@ async def run_feed(store: Store, window_s: int, receiver: MessagePump) -> None:
             receiver.post_message(SamplesRead(records))
 
         tick += 1
+        if tick % INCIDENTS_EVERY == 0:
+            current_incidents = await incidents_revision(store)
+            if current_incidents != incidents_seen:
+                incidents_seen = current_incidents
+                incidents = await list_incidents(store, recent_limit=RECENT_LIMIT)
+                receiver.post_message(IncidentsRead(incidents))
+
         if tick % STATUS_EVERY == 0:
             current = await store.targets_revision()
             if current != revision:

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
+from nocwatch_tui.engine.incidents import Incident
 from nocwatch_tui.engine.sample import Sample
 from nocwatch_tui.engine.store import EngineStatus, SampleRecord, StoredTarget
 
@@ -27,6 +28,13 @@ class EngineStatusRead(Message, bubble=False):
     """The engine's latest heartbeat, or None when no engine ever ran."""
 
     status: EngineStatus | None
+
+
+@dataclass
+class IncidentsRead(Message, bubble=False):
+    """Open incidents and the newest resolved ones, newest first, sent whenever one changes."""
+
+    incidents: list[Incident]
 
 
 @dataclass

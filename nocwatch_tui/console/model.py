@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 from nocwatch_tui.engine.sample import Sample
 from nocwatch_tui.engine.stats import percentile
-from nocwatch_tui.engine.status import DOWN_AFTER, TargetStatus, status_from_recent
+from nocwatch_tui.engine.status import TargetStatus, target_status
 from nocwatch_tui.engine.store import StoredTarget
 
 SPARK_HISTORY = 60
@@ -18,6 +18,8 @@ class TargetView:
     stored: StoredTarget
     recent: deque[Sample] = field(default_factory=lambda: deque(maxlen=SPARK_HISTORY))
     window: deque[Sample] = field(default_factory=deque)
+    open_kinds: frozenset[str] = frozenset()
+    """Kinds of the target's open incidents."""
 
     def add(self, sample: Sample) -> None:
         """Add a new sample."""
@@ -34,9 +36,8 @@ class TargetView:
 
     @property
     def status(self) -> TargetStatus:
-        """Return the target's state from its newest samples."""
-        errors = [sample.error for sample in list(self.recent)[-DOWN_AFTER:]]
-        return status_from_recent(self.stored.paused, errors)
+        """Return the target's state from its open incidents."""
+        return target_status(self.stored.paused, bool(self.recent), self.open_kinds)
 
     @property
     def last(self) -> Sample | None:

@@ -13,13 +13,13 @@ def sparkline(values: Sequence[float | None], width: int) -> str:
     None stands for a probe without a value and is drawn as FAILURE_MARK; the
     result is right-aligned and padded to `width` with spaces.
     """
-    shown = list(values[-width:]) if width > 0 else []
-    numbers = [value for value in shown if value is not None]
+    visible = list(values[-width:]) if width > 0 else []
+    numbers = [value for value in visible if value is not None]
     low = min(numbers, default=0.0)
     span = max(numbers, default=0.0) - low
 
     bars = []
-    for value in shown:
+    for value in visible:
         if value is None:
             bars.append(FAILURE_MARK)
         elif span <= 0:

@@ -1,4 +1,4 @@
-"""How each target status is shown: a symbol, a word and a theme colour."""
+"""Target status display: a symbol, a word and a theme colour for each status."""
 
 from rich.style import Style
 from rich.text import Text

@@ -161,7 +161,7 @@ class Prober:
         self._resolver.shutdown(wait=False, cancel_futures=True)
 
     async def probe(self, target: Target, target_id: int) -> Sample:
-        """Probe a target once and return the sample; never raises for a target's failure."""
+        """Probe a target once and return the sample, with the failure recorded in it."""
         started_at_ms = time.time_ns() // 1_000_000
         start_ns = time.perf_counter_ns()
         clock = _PhaseClock()
@@ -286,4 +286,9 @@ class Prober:
             raise ProbeFailure(ErrorClass.PROTOCOL, _short(str(error))) from None
         except httpx.TimeoutException:
             raise TimeoutError from None
+        except httpx.HTTPError as error:
+            # Any other transport failure is a malformed or unusable exchange.
+            raise ProbeFailure(
+                ErrorClass.PROTOCOL, _short(f"{type(error).__name__}: {error}")
+            ) from None
         return response.status_code, response.headers.get("location"), bytes(body[:MAX_BODY_BYTES])

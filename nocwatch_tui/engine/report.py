@@ -4,8 +4,9 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from nocwatch_tui.engine.incidents import open_incidents
 from nocwatch_tui.engine.stats import WindowStats, summarize
-from nocwatch_tui.engine.status import DOWN_AFTER, status_from_recent
+from nocwatch_tui.engine.status import target_status
 from nocwatch_tui.engine.store import Store, now_ms
 from nocwatch_tui.i18n import _
 
@@ -55,10 +56,14 @@ async def build_report(store: Store, window_s: int, until_ms: int | None = None)
     """Compute the report object for the window that ends at `until_ms` (default now)."""
     end_ms = now_ms() if until_ms is None else until_ms
     start_ms = end_ms - window_s * 1000
+    open_kinds: dict[int, set[str]] = {}
+    for incident in await open_incidents(store):
+        open_kinds.setdefault(incident.target_id, set()).add(incident.kind)
     entries = []
     for stored in await store.list_targets():
         rows = await store.window_rows(stored.id, start_ms, end_ms)
-        status = status_from_recent(stored.paused, await store.latest_errors(stored.id, DOWN_AFTER))
+        has_samples = bool(await store.latest_errors(stored.id, 1))
+        status = target_status(stored.paused, has_samples, open_kinds.get(stored.id, set()))
         entries.append(
             _target_entry(stored.target.name, stored.target.public_url(), status, summarize(rows))
         )

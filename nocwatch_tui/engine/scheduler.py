@@ -88,12 +88,17 @@ class Scheduler:
                 self.in_flight += 1
                 try:
                     sample = await self._prober.probe(target, target_id)
+                except Exception:
+                    # A bug in the prober must not end this target's loop for good.
+                    log.exception("probe of %r raised an unexpected error", target.name)
+                    sample = None
                 finally:
                     self.in_flight -= 1
             self._slips_ms.append(slip_ms)
-            sample.slip_ms = slip_ms
-            sample.loop_lag_ms = self._loop_lag.current_ms
-            self._on_sample(sample)
+            if sample is not None:
+                sample.slip_ms = slip_ms
+                sample.loop_lag_ms = self._loop_lag.current_ms
+                self._on_sample(sample)
 
             planned_ns += interval_ns
             now_ns = time.perf_counter_ns()

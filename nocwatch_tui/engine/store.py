@@ -1,11 +1,13 @@
 """The SQLite store: schema, migrations and the queries the engine and console share.
 
-One database file in WAL mode holds targets, samples and the engine's status.
+One database file in WAL mode contains targets, samples, incidents and the
+engine's status.
 Its schema version is `PRAGMA user_version`; opening a file migrates it
 forward and rejects a file from a newer version.
 """
 
 import asyncio
+import contextlib
 import os
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -63,6 +65,25 @@ _MIGRATIONS: tuple[str, ...] = (
         queue_depth INTEGER
     );
     """,
+    """
+    CREATE TABLE incidents (
+        id INTEGER PRIMARY KEY,
+        target_id INTEGER NOT NULL,
+        target_name TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        opened_at_ms INTEGER NOT NULL,
+        peak_value REAL,
+        acknowledged_at_ms INTEGER,
+        acknowledged_by TEXT,
+        resolved_at_ms INTEGER,
+        notes TEXT NOT NULL DEFAULT '[]',
+        revision INTEGER NOT NULL
+    );
+    CREATE UNIQUE INDEX incidents_one_open ON incidents (target_id, kind)
+        WHERE resolved_at_ms IS NULL;
+    CREATE INDEX incidents_revision ON incidents (revision);
+    """,
     # Target ids become AUTOINCREMENT, so that a new target never takes the id
     # of a deleted one whose samples were kept. Targets gain a mute deadline.
     # Triggers raise a counter on every change of a target, and engines and
@@ -106,7 +127,7 @@ _WINDOW_COLUMNS = (
 
 
 class StoreError(Exception):
-    """A database that cannot be opened or used as it is; the message says what to do."""
+    """A database that cannot be opened or used as it is; the message names the fix."""
 
 
 class DuplicateTargetError(StoreError):
@@ -127,8 +148,8 @@ class StoredTarget:
     updated_at_ms: int
     muted_until_ms: int | None = None
     """UTC epoch ms until which the target opens no incident and sends no notification."""
-    # NOTE: nothing reads the mute yet; the incident detector and the notifier
-    # must check `muted_at` before opening an incident or sending a notification.
+    # NOTE: the detector opens no incident while muted; the notifier, once it
+    # exists, must also check `muted_at` before sending.
 
     def muted_at(self, at_ms: int) -> bool:
         """Tell whether the target is muted at the given UTC epoch milliseconds."""
@@ -296,19 +317,30 @@ class Store:
         """Close the connection."""
         await self._db.close()
 
+    @property
+    def connection(self) -> aiosqlite.Connection:
+        """Return the connection, for the queries that other engine modules own."""
+        return self._db
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """Run the statements of the block in one write transaction, rolled back on error."""
+        async with self._write_lock:
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                await self._db.execute("ROLLBACK")
+                raise
+            await self._db.execute("COMMIT")
+
     # Targets
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[None]:
         """Run the block in one write transaction, rolled back if it raises."""
-        async with self._write_lock:
-            await self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield
-            except BaseException:
-                await self._db.execute("ROLLBACK")
-                raise
-            await self._db.execute("COMMIT")
+        async with self.transaction():
+            yield
 
     async def _next_stamp(self) -> int:
         """Return a change time above every target's, so that the revision always moves."""
@@ -432,9 +464,7 @@ class Store:
         await self._update(target_id, "muted_until_ms = ?", (until_ms,))
 
     async def delete_target(self, target_id: int, *, keep_samples: bool = True) -> None:
-        """Delete a target, and its samples too unless `keep_samples`."""
-        # NOTE: incidents are not stored yet; once they are, a delete without
-        # `keep_samples` must remove the target's incidents here as well.
+        """Delete a target, and its samples and incidents too unless `keep_samples`."""
         async with self._transaction():
             cursor = await self._db.execute("DELETE FROM targets WHERE id = ?", (target_id,))
             if cursor.rowcount == 0:
@@ -443,6 +473,7 @@ class Store:
                 )
             if not keep_samples:
                 await self._db.execute("DELETE FROM samples WHERE target_id = ?", (target_id,))
+                await self._db.execute("DELETE FROM incidents WHERE target_id = ?", (target_id,))
 
     async def import_targets(self, targets: Sequence[Target]) -> ImportResult:
         """Add targets with new names and replace those whose name exists, in one transaction."""
@@ -518,6 +549,16 @@ class Store:
         ) as cursor:
             rows = await cursor.fetchall()
         return [SampleRow(*row) for row in rows]
+
+    async def samples_since(self, since_ms: int) -> list[Sample]:
+        """Return every sample started at or after `since_ms`, in start order per target."""
+        async with self._db.execute(
+            f"SELECT {_SAMPLE_COLUMNS} FROM samples WHERE started_at_ms >= ?"
+            " ORDER BY target_id, started_at_ms, id",
+            (since_ms,),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [_sample_from_row(row) for row in rows]
 
     async def latest_errors(self, target_id: int, count: int) -> list[str | None]:
         """Return the error classes of a target's newest `count` samples, oldest first."""

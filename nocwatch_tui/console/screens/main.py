@@ -1,6 +1,7 @@
-"""The main screen: summary bar, filter, target grid and footer."""
+"""The main screen: summary bar, filter, target grid, incident log and footer."""
 
 import logging
+import sqlite3
 from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
 
@@ -13,25 +14,31 @@ from textual.widgets import DataTable, Footer, Input
 from nocwatch_tui.console.feed import run_feed
 from nocwatch_tui.console.messages import (
     EngineStatusRead,
+    IncidentsRead,
     ProbeTested,
     SamplesRead,
     TargetsRead,
 )
 from nocwatch_tui.console.model import TargetView
 from nocwatch_tui.console.probe_once import show_probe_result, start_test_probe
+from nocwatch_tui.console.screens.confirm import ConfirmScreen
 from nocwatch_tui.console.screens.confirm_delete import ConfirmDelete, DeleteChoice
 from nocwatch_tui.console.screens.mute import MuteChoice, MuteDialog
+from nocwatch_tui.console.screens.note import NoteScreen
 from nocwatch_tui.console.screens.target_form import TargetForm, blank_target
 from nocwatch_tui.console.view_order import SortKey, next_sort, ordered, sort_label
 from nocwatch_tui.console.widgets.grid import TargetGrid
+from nocwatch_tui.console.widgets.incident_log import IncidentFilter, IncidentLog
 from nocwatch_tui.console.widgets.summary_bar import SummaryBar
+from nocwatch_tui.engine import incidents as incident_store
+from nocwatch_tui.engine.incidents import Incident, Severity
 from nocwatch_tui.engine.settings import Settings
 from nocwatch_tui.engine.store import EngineStatus, Store, StoredTarget, StoreError, now_ms
 from nocwatch_tui.engine.targets import Target
 from nocwatch_tui.engine.windows import window_label
 from nocwatch_tui.i18n import _
 
-log = logging.getLogger("nocwatch.console.targets")
+log = logging.getLogger("nocwatch.console")
 
 # Actions that act on the selected target, greyed out when there is none.
 TARGET_ACTIONS = frozenset(
@@ -51,12 +58,13 @@ def clone_name(name: str, taken_names: set[str]) -> str:
 
 
 class MainScreen(Screen[None]):
-    """Shows every target live, fed by the database feed, and changes targets from keys."""
+    """Shows every target and incident live, and changes targets and incidents from keys."""
 
+    # At 80 columns the footer holds about a dozen keys; the others are listed by `?`.
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "new_target", _("New"), id="target.new"),
         Binding("e", "edit_target", _("Edit"), id="target.edit"),
-        Binding("c", "clone_target", _("Copy"), id="target.clone"),
+        Binding("c", "clone_target", _("Copy"), id="target.clone", show=False),
         Binding("d", "delete_target", _("Del"), id="target.delete"),
         Binding("p", "pause_target", _("Pause"), id="target.pause"),
         Binding("m", "mute_target", _("Mute"), id="target.mute"),
@@ -64,7 +72,13 @@ class MainScreen(Screen[None]):
         Binding("slash", "filter", _("Filter"), id="grid.filter"),
         Binding("s", "cycle_sort", _("Sort"), id="grid.sort"),
         Binding("escape", "clear_filter", _("Clear filter"), id="grid.clear_filter", show=False),
+        Binding("a", "acknowledge", _("Ack"), id="acknowledge"),
+        Binding("A", "acknowledge_all", _("Ack all"), id="acknowledge_all", show=False),
+        Binding("o", "note", _("Note"), id="note", show=False),
+        Binding("f", "cycle_incident_filter", _("Incidents"), id="incident_filter", show=False),
     ]
+
+    AUTO_FOCUS = "#grid"
 
     def __init__(self) -> None:
         super().__init__()
@@ -74,8 +88,10 @@ class MainScreen(Screen[None]):
         self.filter_text = ""
         # A target just added, for the cursor to move to once the grid shows it.
         self._select_next: int | None = None
-
-    AUTO_FOCUS = "#grid"
+        self.incidents: list[Incident] = []
+        self.incident_filter = IncidentFilter.ALL
+        self._incidents_loaded = False
+        self._belled: set[int] = set()
 
     def compose(self) -> ComposeResult:
         yield SummaryBar(id="summary")
@@ -85,6 +101,7 @@ class MainScreen(Screen[None]):
         filter_field.display = False
         yield filter_field
         yield TargetGrid(id="grid")
+        yield IncidentLog(id="incident-log")
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
@@ -106,6 +123,10 @@ class MainScreen(Screen[None]):
     def _settings(self) -> Settings:
         settings = getattr(self.app, "settings", None)
         return settings if isinstance(settings, Settings) else Settings()
+
+    @property
+    def _operator(self) -> str:
+        return str(getattr(self.app, "operator", "operator"))
 
     def _sorted_views(self) -> list[TargetView]:
         return ordered(self.views.values(), self.sort_key, self.filter_text)
@@ -129,6 +150,7 @@ class MainScreen(Screen[None]):
             view = old.get(stored.id) or TargetView(stored)
             view.stored = stored
             self.views[stored.id] = view
+        self._apply_open_kinds()
         self._rebuild_grid()
         if self._select_next is not None and self._select_next in self.views:
             self.query_one(TargetGrid).select_target(self._select_next)
@@ -149,13 +171,65 @@ class MainScreen(Screen[None]):
         if changed:
             self._refresh_summary()
 
+    @on(IncidentsRead)
+    def _incidents_read(self, message: IncidentsRead) -> None:
+        self.incidents = message.incidents
+        self._ring_for_new_critical()
+        grid = self.query_one(TargetGrid)
+        for view in self._apply_open_kinds():
+            grid.refresh_target(view)
+        self._show_incidents()
+        self._refresh_summary()
+
     @on(EngineStatusRead)
     def _engine_status_read(self, message: EngineStatusRead) -> None:
         self.engine = message.status
         self._refresh_summary()
 
+    @on(DataTable.RowHighlighted)
+    def _row_highlighted(self) -> None:
+        self.refresh_bindings()
+
+    def _apply_open_kinds(self) -> list[TargetView]:
+        """Give each target the kinds of its open incidents; return the targets that changed."""
+        kinds: dict[int, set[str]] = {}
+        for incident in self.incidents:
+            if incident.is_open:
+                kinds.setdefault(incident.target_id, set()).add(incident.kind)
+        changed = []
+        for target_id, view in self.views.items():
+            open_kinds = frozenset(kinds.get(target_id, set()))
+            if open_kinds != view.open_kinds:
+                view.open_kinds = open_kinds
+                changed.append(view)
+        return changed
+
+    def _ring_for_new_critical(self) -> None:
+        """Ring the bell once per incident that turns critical after the console started."""
+        critical = {
+            incident.id
+            for incident in self.incidents
+            if incident.is_open and incident.severity is Severity.CRITICAL
+        }
+        new = critical - self._belled
+        self._belled |= critical
+        if not self._incidents_loaded:
+            self._incidents_loaded = True
+            return
+        settings = getattr(self.app, "settings", None)
+        if new and (settings is None or settings.console.bell):
+            self.app.bell()
+
+    def _show_incidents(self) -> None:
+        self.query_one(IncidentLog).show(self.incidents, self.incident_filter, now_ms())
+        self.refresh_bindings()
+
+    def _replace_incident(self, updated: Incident) -> None:
+        self.incidents = [updated if i.id == updated.id else i for i in self.incidents]
+        self._show_incidents()
+
     def _tick(self) -> None:
-        """Trim the window, count mute time down, and re-sort when the order has changed."""
+        """Trim the window, count mute time down, re-sort when the order has changed."""
         since_ms = now_ms() - self._window_s * 1000
         grid = self.query_one(TargetGrid)
         for view in self.views.values():
@@ -164,6 +238,7 @@ class MainScreen(Screen[None]):
         expected_order = [view.stored.id for view in self._sorted_views()]
         if expected_order != grid.row_order():
             self._rebuild_grid()
+        self.query_one(IncidentLog).tick(now_ms())
 
     def _refresh_summary(self) -> None:
         self.query_one(SummaryBar).show(
@@ -176,22 +251,22 @@ class MainScreen(Screen[None]):
 
     def on_resize(self) -> None:
         self._rebuild_grid()
-
-    @on(DataTable.RowHighlighted)
-    def _row_highlighted(self) -> None:
-        self.refresh_bindings()
+        if self._incidents_loaded:
+            self._show_incidents()
 
     async def _reload_targets(self) -> None:
         """Show a change at once rather than at the feed's next poll."""
         self.post_message(TargetsRead(await self._store.list_targets()))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Grey out the target keys while no target is selected."""
-        if action in TARGET_ACTIONS and self._selected() is None:
-            return None
+        """Grey out the target and incident keys that have nothing to act on."""
+        if not self.is_mounted:
+            return True
+        if action in TARGET_ACTIONS:
+            return True if self._selected() is not None else None
         if action == "clear_filter":
             return self.query_one("#filter", Input).display
-        return True
+        return self._check_incident_action(action)
 
     # Target actions
 
@@ -317,6 +392,98 @@ class MainScreen(Screen[None]):
     @on(ProbeTested)
     def _probe_tested(self, message: ProbeTested) -> None:
         show_probe_result(self, message)
+
+    # Incident actions
+
+    @property
+    def selected_incident(self) -> Incident | None:
+        """Return the incident under the incident log's cursor."""
+        return self.query_one(IncidentLog).selected
+
+    async def action_acknowledge(self) -> None:
+        """Acknowledge the selected incident as the console's operator."""
+        selected = self.selected_incident
+        if selected is None or selected.is_acknowledged:
+            return
+        try:
+            updated, _done = await incident_store.acknowledge(
+                self._store, selected.id, self._operator, now_ms()
+            )
+        except sqlite3.Error as error:
+            self._write_failed(selected.id, error)
+            return
+        self._replace_incident(updated)
+        self.notify(_("Incident {id} acknowledged").format(id=updated.id))
+
+    def action_acknowledge_all(self) -> None:
+        """Ask, then acknowledge every open incident that is not acknowledged yet."""
+        count = sum(1 for i in self.incidents if i.is_open and not i.is_acknowledged)
+        if not count:
+            return
+        question = _("Acknowledge {count} open incident(s) as {operator}?").format(
+            count=count, operator=self._operator
+        )
+        self.app.push_screen(ConfirmScreen(question), self._acknowledge_all_confirmed)
+
+    async def _acknowledge_all_confirmed(self, confirmed: bool | None) -> None:
+        if not confirmed:
+            return
+        try:
+            done = await incident_store.acknowledge_open(self._store, self._operator, now_ms())
+            self.incidents = await incident_store.list_incidents(
+                self._store, recent_limit=incident_store.RECENT_LIMIT
+            )
+        except sqlite3.Error as error:
+            self._write_failed(None, error)
+            return
+        self._show_incidents()
+        self.notify(_("{count} incident(s) acknowledged").format(count=len(done)))
+
+    def action_note(self) -> None:
+        """Ask for a note and add it to the selected incident."""
+        selected = self.selected_incident
+        if selected is None:
+            return
+        title = _("Note on incident {id} ({target}, {kind})").format(
+            id=selected.id, target=selected.target, kind=_(str(selected.kind))
+        )
+
+        async def add(note: str | None) -> None:
+            if not note:
+                return
+            try:
+                updated = await incident_store.add_note(self._store, selected.id, note)
+            except sqlite3.Error as error:
+                self._write_failed(selected.id, error)
+                return
+            self._replace_incident(updated)
+
+        self.app.push_screen(NoteScreen(title), add)
+
+    def _write_failed(self, incident_id: int | None, error: sqlite3.Error) -> None:
+        """Tell the operator that a change was not saved, and log why."""
+        log.error("writing incident %s failed: %s", incident_id or "changes", error)
+        self.notify(
+            _("The database rejected the change: {error}. Try again.").format(error=error),
+            severity="error",
+        )
+
+    def action_cycle_incident_filter(self) -> None:
+        """Show open, then unacknowledged, then all incidents."""
+        self.incident_filter = self.incident_filter.next()
+        self._show_incidents()
+
+    def _check_incident_action(self, action: str) -> bool | None:
+        selected = self.selected_incident
+        if action == "acknowledge":
+            applies = selected is not None and selected.is_open and not selected.is_acknowledged
+            return True if applies else None
+        if action == "acknowledge_all":
+            applies = any(i.is_open and not i.is_acknowledged for i in self.incidents)
+            return True if applies else None
+        if action == "note":
+            return True if selected is not None else None
+        return True
 
     # Filter and sort
 
