@@ -1,0 +1,112 @@
+"""Snapshots of the grid and the wall display in every shipped theme and at 16 colours."""
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+from rich.color import ColorSystem
+from rich.segment import Segment
+from rich.style import Style
+from textual.color import Color
+from textual.filter import LineFilter
+from textual.pilot import Pilot
+from textual.widgets import Digits
+
+from nocwatch_tui.console import app as app_module
+from nocwatch_tui.console.app import NocWatchApp
+from nocwatch_tui.console.screens.wall import WallScreen
+from nocwatch_tui.console.themes import shipped_themes_dir
+from nocwatch_tui.console.widgets.grid import TargetGrid
+from nocwatch_tui.console.widgets.wall_tile import WallTile
+
+from console_data import make_console_database
+
+SHIPPED_THEMES = ["noc-dark", "noc-light", "wall", "mono"]
+SIZES = [(80, 24), (200, 50)]
+
+
+class SixteenColours(LineFilter):
+    """Reduce every colour to the 16 ANSI colours, as a driver does for `TERM=screen`."""
+
+    def apply(self, segments: list[Segment], background: Color) -> list[Segment]:
+        return [Segment(text, _downgrade(style), control) for text, style, control in segments]
+
+
+def _downgrade(style: Style | None) -> Style | None:
+    if style is None:
+        return None
+    colour = style.color.downgrade(ColorSystem.STANDARD) if style.color else None
+    bgcolour = style.bgcolor.downgrade(ColorSystem.STANDARD) if style.bgcolor else None
+    return style + Style.from_color(colour, bgcolour)
+
+
+class SixteenColourApp(NocWatchApp):
+    """The console as a 16-colour terminal shows it."""
+
+    # A relative CSS_PATH is read beside the subclass's module, so name the app's file.
+    CSS_PATH = str(Path(app_module.__file__).with_name("app.tcss"))
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        return [*super().get_line_filters(), SixteenColours()]
+
+
+@pytest.fixture(scope="module")
+def snapshot_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_console_database(tmp_path_factory.mktemp("snapshots") / "console.db")
+
+
+async def grid_loaded(pilot: Pilot[None]) -> None:
+    for _attempt in range(50):
+        grid = pilot.app.screen.query(TargetGrid)
+        if grid and grid.first().row_count == 5 and "22 ms" in str(grid.first().get_row_at(4)):
+            return
+        await pilot.pause(0.1)
+    raise AssertionError("the grid did not load")
+
+
+async def wall_loaded(pilot: Pilot[None]) -> None:
+    for _attempt in range(50):
+        if steady_latency_on_wall(pilot.app) == "22":
+            return
+        await pilot.pause(0.1)
+    raise AssertionError("the wall display did not load")
+
+
+def steady_latency_on_wall(app: object) -> str | None:
+    """Return the digits of the `steady` tile, or None while the wall is not showing it."""
+    assert isinstance(app, NocWatchApp)
+    if not isinstance(app.screen, WallScreen):
+        return None
+    for tile in app.screen.query(WallTile):
+        if tile.display and tile.target_name == "steady":
+            return tile.query_one(Digits).value
+    return None
+
+
+def _app(db: Path, theme: str, *, wall: bool = False, colours: int = 0) -> NocWatchApp:
+    app_class = SixteenColourApp if colours == 16 else NocWatchApp
+    return app_class(db, theme=theme, wall=wall, theme_folders=[shipped_themes_dir()])
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda size: f"{size[0]}x{size[1]}")
+@pytest.mark.parametrize("theme", SHIPPED_THEMES)
+def test_grid(snapshot_db: Path, snap_compare, theme: str, size: tuple[int, int]) -> None:
+    app = _app(snapshot_db, theme)
+    assert snap_compare(app, terminal_size=size, run_before=grid_loaded)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda size: f"{size[0]}x{size[1]}")
+@pytest.mark.parametrize("theme", SHIPPED_THEMES)
+def test_wall(snapshot_db: Path, snap_compare, theme: str, size: tuple[int, int]) -> None:
+    app = _app(snapshot_db, theme, wall=True)
+    assert snap_compare(app, terminal_size=size, run_before=wall_loaded)
+
+
+def test_grid_16_colours(snapshot_db: Path, snap_compare) -> None:
+    app = _app(snapshot_db, "noc-dark", colours=16)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=grid_loaded)
+
+
+def test_wall_16_colours(snapshot_db: Path, snap_compare) -> None:
+    app = _app(snapshot_db, "noc-dark", wall=True, colours=16)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=wall_loaded)
