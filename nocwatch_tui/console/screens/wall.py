@@ -1,5 +1,6 @@
 """The wall display: one large tile per target, failing targets first, pages that rotate."""
 
+import asyncio
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -113,6 +114,8 @@ class WallScreen(Screen[None]):
         self.page_s = page_s
         self.page = 0
         self.grid = WallGrid(1, 1, 1)
+        # The timers and resizes all refresh; one at a time, so a layout is never interleaved.
+        self._refreshing = asyncio.Lock()
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="wall-header"):
@@ -144,6 +147,10 @@ class WallScreen(Screen[None]):
 
     async def refresh_tiles(self) -> None:
         """Lay the tiles out for the current size and fill them with the current page."""
+        async with self._refreshing:
+            await self._refresh_tiles()
+
+    async def _refresh_tiles(self) -> None:
         views = self.ordered_views()
         area = self.query_one("#wall-tiles", Grid)
         width, height = area.size
