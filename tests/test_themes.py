@@ -30,6 +30,7 @@ from nocwatch_tui.console.themes import (
     load_themes,
     shipped_themes_dir,
 )
+from nocwatch_tui.console.widgets.grid import TargetGrid
 from nocwatch_tui.engine.settings import ConsoleSettings, Settings
 
 from conftest import run_nocwatch
@@ -262,3 +263,19 @@ def test_wheel_contains_shipped_themes(tmp_path: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     for theme in SHIPPED:
         assert f"nocwatch_tui/themes/{theme}.toml" in names
+
+
+async def test_theme_switch_recolours_the_grid(console_db: Path) -> None:
+    app = NocWatchApp(console_db, theme="noc-dark", theme_folders=[shipped_themes_dir()])
+    async with app.run_test(size=(80, 24)) as pilot:
+        grid = app.screen.query_one(TargetGrid)
+
+        def down_colour() -> str:
+            down_row = next(key for key in grid.rows if str(grid.get_row(key)[1]) == "down")
+            return str(grid.get_row(down_row)[0].style)
+
+        assert await wait_for(pilot, lambda: grid.row_count == 5)
+        dark = down_colour()
+        app.theme = "noc-light"
+        assert await wait_for(pilot, lambda: down_colour() != dark)
+        assert down_colour() == str(status_style(DisplayStatus.DOWN, app.theme_variables))
