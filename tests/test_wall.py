@@ -6,6 +6,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Static
 
+from nocwatch_tui.cli import build_parser
 from nocwatch_tui.console.app import NocWatchApp
 from nocwatch_tui.console.screens.main import MainScreen
 from nocwatch_tui.console.screens.wall import (
@@ -139,3 +140,18 @@ async def test_wall_pages_rotate(console_db: Path) -> None:
         first_page = shown_names(app)
         assert await wait_for(pilot, lambda: indicator().startswith("page 2/2"))
         assert shown_names(app) != first_page
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["--wall", "--theme", "mono"], ["demo", "--wall", "--theme", "mono"], ["console", "--wall"]],
+)
+def test_cli_wall_option(argv: list[str]) -> None:
+    args = build_parser().parse_args(argv)
+    assert args.wall is True
+
+
+def test_cli_wall_option_not_on_serve() -> None:
+    with pytest.raises(SystemExit) as caught:
+        build_parser().parse_args(["serve", "--wall"])
+    assert caught.value.code == 2
