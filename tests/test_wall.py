@@ -45,12 +45,16 @@ def console_db(tmp_path: Path) -> Path:
     return make_console_database(tmp_path / "console.db")
 
 
+def test_wall_grid_80x24_one_page() -> None:
+    assert wall_grid(7, 80, 22) == WallGrid(columns=4, rows=2, pages=1)
+
+
 def test_wall_grid_80x24_two_pages() -> None:
-    assert wall_grid(7, 80, 22) == WallGrid(columns=3, rows=2, pages=2)
+    assert wall_grid(9, 80, 22) == WallGrid(columns=4, rows=2, pages=2)
 
 
 def test_wall_grid_240x67_one_page() -> None:
-    assert wall_grid(7, 240, 65) == WallGrid(columns=3, rows=3, pages=1)
+    assert wall_grid(7, 240, 65) == WallGrid(columns=4, rows=2, pages=1)
 
 
 def test_wall_grid_single_target() -> None:

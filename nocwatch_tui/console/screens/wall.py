@@ -23,7 +23,7 @@ from nocwatch_tui.i18n import _
 
 # The smallest tile that still shows every line: border, head, three rows of
 # digits, one sparkline row and the incident line.
-TILE_MIN_WIDTH = 24
+TILE_MIN_WIDTH = 20
 TILE_MIN_HEIGHT = 8
 REFRESH_S = 0.5
 # Failing first; within a rank, by name.

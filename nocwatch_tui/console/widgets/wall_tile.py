@@ -87,8 +87,8 @@ class WallTile(Vertical):
         # once incidents are stored; until then the line gives the last error and loss.
         last = view.last
         line = Text(no_wrap=True, overflow="ellipsis")
-        line.append(_("{loss} loss").format(loss=format_pct(view.loss_pct)))
         if last is not None and last.error is not None:
-            line.append(" · ")
             line.append(str(last.error), style="bold")
+            line.append(" · ")
+        line.append(_("{loss} loss").format(loss=format_pct(view.loss_pct)))
         return line
