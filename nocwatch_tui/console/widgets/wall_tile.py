@@ -1,5 +1,6 @@
 """One target on the wall display: status, name, last latency in large digits and a sparkline."""
 
+from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -7,7 +8,7 @@ from textual.widgets import Digits, Static
 
 from nocwatch_tui.console.model import TargetView
 from nocwatch_tui.console.sparkline import FAILURE_MARK, sparkline_rows
-from nocwatch_tui.console.status_style import DisplayStatus, status_text
+from nocwatch_tui.console.status_style import DisplayStatus, status_text, theme_colour
 from nocwatch_tui.console.widgets.grid import format_pct
 from nocwatch_tui.i18n import _
 
@@ -44,7 +45,10 @@ class WallSparkline(Static):
         width, height = self.content_size
         rows = sparkline_rows(self._values, max(width, 1), max(height, 1))
         text = Text("\n".join(rows), no_wrap=True)
-        text.highlight_words([FAILURE_MARK], style="bold")
+        error = theme_colour(self.app.theme_variables, "error")
+        text.highlight_words(
+            [FAILURE_MARK], style=Style(color=error.rich_color if error else None, bold=True)
+        )
         self.update(text)
 
 
