@@ -159,3 +159,13 @@ def test_cli_wall_option_not_on_serve() -> None:
     with pytest.raises(SystemExit) as caught:
         build_parser().parse_args(["serve", "--wall"])
     assert caught.value.code == 2
+
+
+async def test_wall_key_hidden_on_wall(console_db: Path) -> None:
+    app = wall_app(console_db, wall=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
+        assert app.check_action("wall", ()) is True
+        await pilot.press("w")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, WallScreen))
+        assert app.check_action("wall", ()) is None

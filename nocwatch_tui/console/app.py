@@ -128,6 +128,12 @@ class NocWatchApp(App[None]):
         if keymap:
             self.set_keymap(keymap)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Hide the wall key while the wall display is already shown."""
+        if action == "wall" and isinstance(self.screen, WallScreen):
+            return None
+        return True
+
     def action_wall(self) -> None:
         """Show the wall display over the main screen."""
         main = self._main
