@@ -25,29 +25,39 @@ SHIPPED_THEMES = ["noc-dark", "noc-light", "wall", "mono"]
 SIZES = [(80, 24), (200, 50)]
 
 
-class SixteenColours(LineFilter):
-    """Reduce every colour to the 16 ANSI colours, as a driver does for `TERM=screen`."""
+class ReducedColours(LineFilter):
+    """Reduce every colour to a smaller palette, as Textual's driver does for the terminal."""
+
+    def __init__(self, system: ColorSystem) -> None:
+        super().__init__()
+        self.system = system
 
     def apply(self, segments: list[Segment], background: Color) -> list[Segment]:
-        return [Segment(text, _downgrade(style), control) for text, style, control in segments]
+        return [Segment(text, self._reduce(style), control) for text, style, control in segments]
 
-
-def _downgrade(style: Style | None) -> Style | None:
-    if style is None:
-        return None
-    colour = style.color.downgrade(ColorSystem.STANDARD) if style.color else None
-    bgcolour = style.bgcolor.downgrade(ColorSystem.STANDARD) if style.bgcolor else None
-    return style + Style.from_color(colour, bgcolour)
+    def _reduce(self, style: Style | None) -> Style | None:
+        if style is None:
+            return None
+        colour = style.color.downgrade(self.system) if style.color else None
+        bgcolour = style.bgcolor.downgrade(self.system) if style.bgcolor else None
+        return style + Style.from_color(colour, bgcolour)
 
 
 class SixteenColourApp(NocWatchApp):
-    """The console as a 16-colour terminal shows it."""
+    """The console as a 16-colour terminal shows it (`TERM=screen`, no `COLORTERM`)."""
 
     # A relative CSS_PATH is read beside the subclass's module, so name the app's file.
     CSS_PATH = str(Path(app_module.__file__).with_name("app.tcss"))
 
     def get_line_filters(self) -> Sequence[LineFilter]:
-        return [*super().get_line_filters(), SixteenColours()]
+        return [*super().get_line_filters(), ReducedColours(ColorSystem.STANDARD)]
+
+
+class EightBitColourApp(SixteenColourApp):
+    """The console as a 256-colour terminal shows it (`TERM=xterm-256color`, no `COLORTERM`)."""
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        return [*NocWatchApp.get_line_filters(self), ReducedColours(ColorSystem.EIGHT_BIT)]
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +94,8 @@ def steady_latency_on_wall(app: object) -> str | None:
 
 
 def _app(db: Path, theme: str, *, wall: bool = False, colours: int = 0) -> NocWatchApp:
-    app_class = SixteenColourApp if colours == 16 else NocWatchApp
+    app_classes = {16: SixteenColourApp, 256: EightBitColourApp}
+    app_class = app_classes.get(colours, NocWatchApp)
     return app_class(db, theme=theme, wall=wall, theme_folders=[shipped_themes_dir()])
 
 
@@ -109,4 +120,14 @@ def test_grid_16_colours(snapshot_db: Path, snap_compare) -> None:
 
 def test_wall_16_colours(snapshot_db: Path, snap_compare) -> None:
     app = _app(snapshot_db, "noc-dark", wall=True, colours=16)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=wall_loaded)
+
+
+def test_grid_256_colours(snapshot_db: Path, snap_compare) -> None:
+    app = _app(snapshot_db, "noc-dark", colours=256)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=grid_loaded)
+
+
+def test_wall_256_colours(snapshot_db: Path, snap_compare) -> None:
+    app = _app(snapshot_db, "noc-dark", wall=True, colours=256)
     assert snap_compare(app, terminal_size=(80, 24), run_before=wall_loaded)
