@@ -60,9 +60,10 @@ class EightBitColourApp(SixteenColourApp):
         return [*NocWatchApp.get_line_filters(self), ReducedColours(ColorSystem.EIGHT_BIT)]
 
 
-@pytest.fixture(scope="module")
-def snapshot_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_console_database(tmp_path_factory.mktemp("snapshots") / "console.db")
+@pytest.fixture
+def snapshot_db(tmp_path: Path) -> Path:
+    """Return a fresh database, so incident durations match the snapshots."""
+    return make_console_database(tmp_path / "console.db")
 
 
 async def grid_loaded(pilot: Pilot[None]) -> None:

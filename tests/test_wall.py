@@ -117,12 +117,12 @@ async def test_wall_has_no_footer(console_db: Path) -> None:
         assert not app.screen.query("Footer")
 
 
-async def test_wall_failing_targets_first(console_db: Path) -> None:
+async def test_wall_incidents_first(console_db: Path) -> None:
     app = wall_app(console_db)
     async with app.run_test(size=(80, 24)) as pilot:
         assert await wait_for(pilot, lambda: len(shown_names(app)) == 5)
         assert await wait_for(pilot, lambda: shown_names(app)[0] == "down")
-        assert shown_names(app)[1:] == ["idle", "[bold red]x[/]", "jittery", "steady"]
+        assert shown_names(app)[1:] == ["jittery", "idle", "[bold red]x[/]", "steady"]
 
 
 async def test_wall_tile_down_class(console_db: Path) -> None:
@@ -169,3 +169,49 @@ async def test_wall_key_hidden_on_wall(console_db: Path) -> None:
         await pilot.press("w")
         assert await wait_for(pilot, lambda: isinstance(app.screen, WallScreen))
         assert app.check_action("wall", ()) is None
+
+
+def tile_of(app: NocWatchApp, name: str) -> WallTile:
+    return next(tile for tile in app.screen.query(WallTile) if tile.target_name == name)
+
+
+def tile_bottom(app: NocWatchApp, name: str) -> str:
+    return str(tile_of(app, name).query_one(".tile-incident", Static).render())
+
+
+async def test_wall_tile_shows_open_incident(console_db: Path) -> None:
+    app = wall_app(console_db)
+    async with app.run_test(size=(120, 30)) as pilot:
+        assert await wait_for(pilot, lambda: "down critical" in tile_bottom(app, "down"))
+        assert "2h30m" in tile_bottom(app, "down")
+        assert tile_of(app, "down").has_class("-critical")
+
+
+async def test_wall_tile_acknowledged_incident(console_db: Path) -> None:
+    app = wall_app(console_db)
+    async with app.run_test(size=(120, 30)) as pilot:
+        assert await wait_for(pilot, lambda: "loss warning" in tile_bottom(app, "jittery"))
+        assert "ack alice" in tile_bottom(app, "jittery")
+        assert tile_of(app, "jittery").has_class("-warning")
+
+
+async def test_wall_tile_without_incident_shows_loss(console_db: Path) -> None:
+    app = wall_app(console_db)
+    async with app.run_test(size=(120, 30)) as pilot:
+        assert await wait_for(pilot, lambda: "steady" in shown_names(app))
+        assert await wait_for(pilot, lambda: tile_bottom(app, "steady") == "0% loss")
+        assert not tile_of(app, "steady").has_class("-warning")
+
+
+async def test_wall_ticker_lists_newest_incidents(console_db: Path) -> None:
+    app = wall_app(console_db)
+    async with app.run_test(size=(200, 30)) as pilot:
+
+        def ticker() -> str:
+            return str(app.screen.query_one("#wall-ticker", Static).render())
+
+        assert await wait_for(pilot, lambda: "down down critical" in ticker())
+        text = ticker()
+        assert "jittery loss warning for 2h30m" in text
+        assert "steady latency warning resolved after 1h00m" in text
+        assert text.index("down down") < text.index("steady latency")

@@ -142,6 +142,7 @@ class NocWatchApp(App[None]):
         self.push_screen(
             WallScreen(
                 views=lambda: list(main.views.values()),
+                incidents=lambda: main.incidents,
                 engine=lambda: main.engine,
                 page_s=self.settings.console.wall_page_s,
             )

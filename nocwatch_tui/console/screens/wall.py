@@ -1,8 +1,8 @@
-"""The wall display: one large tile per target, failing targets first, pages that rotate."""
+"""The wall display: one large tile per target, incidents first, pages that rotate."""
 
 import asyncio
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -13,10 +13,12 @@ from textual.containers import Grid, Horizontal
 from textual.screen import Screen
 from textual.widgets import Static
 
+from nocwatch_tui.console.incident_text import ticker_item, worst_open
 from nocwatch_tui.console.model import TargetView
-from nocwatch_tui.console.status_style import SYMBOLS, DisplayStatus, status_style
+from nocwatch_tui.console.status_style import DisplayStatus
 from nocwatch_tui.console.widgets.summary_bar import SummaryBar
 from nocwatch_tui.console.widgets.wall_tile import WallTile
+from nocwatch_tui.engine.incidents import Incident
 from nocwatch_tui.engine.store import EngineStatus, now_ms
 from nocwatch_tui.engine.windows import window_label
 from nocwatch_tui.i18n import _
@@ -26,6 +28,8 @@ from nocwatch_tui.i18n import _
 TILE_MIN_WIDTH = 20
 TILE_MIN_HEIGHT = 8
 REFRESH_S = 0.5
+# More than fit on the widest screen; the line ends with an ellipsis.
+TICKER_ITEMS = 12
 # Failing first; within a rank, by name.
 STATUS_RANK: dict[str, int] = {
     DisplayStatus.DOWN: 0,
@@ -35,8 +39,6 @@ STATUS_RANK: dict[str, int] = {
     DisplayStatus.PAUSED: 4,
     DisplayStatus.UP: 5,
 }
-
-FAILING = frozenset({DisplayStatus.DOWN, DisplayStatus.DEGRADED})
 
 
 @dataclass(frozen=True)
@@ -78,12 +80,32 @@ def wall_grid(count: int, width: int, height: int) -> WallGrid:
     return best
 
 
-def wall_order(views: Iterable[TargetView]) -> list[TargetView]:
-    """Sort targets failing first, then by name."""
-    return sorted(
-        views,
-        key=lambda view: (STATUS_RANK[view.status], view.stored.target.name.casefold()),
-    )
+def wall_order(views: Iterable[TargetView], worst: Mapping[int, Incident]) -> list[TargetView]:
+    """Sort targets with open incidents first, critical before warning, then failing, then name.
+
+    `worst` maps a target id to its worst open incident.
+    """
+
+    def key(view: TargetView) -> tuple[int, int, str]:
+        incident = worst.get(view.stored.id)
+        severity_rank = incident.severity.rank if incident is not None else 0
+        return (-severity_rank, STATUS_RANK[view.status], view.stored.target.name.casefold())
+
+    return sorted(views, key=key)
+
+
+def worst_open_by_target(incidents: Iterable[Incident]) -> dict[int, Incident]:
+    """Return each target's worst open incident, by target id."""
+    by_target: dict[int, list[Incident]] = {}
+    for incident in incidents:
+        if incident.is_open:
+            by_target.setdefault(incident.target_id, []).append(incident)
+    worst: dict[int, Incident] = {}
+    for target_id, open_incidents in by_target.items():
+        chosen = worst_open(open_incidents)
+        if chosen is not None:
+            worst[target_id] = chosen
+    return worst
 
 
 def page_indicator(page: int, pages: int) -> str:
@@ -105,11 +127,13 @@ class WallScreen(Screen[None]):
     def __init__(
         self,
         views: Callable[[], Iterable[TargetView]],
+        incidents: Callable[[], Sequence[Incident]],
         engine: Callable[[], EngineStatus | None],
         page_s: float,
     ) -> None:
         super().__init__()
         self._views = views
+        self._incidents = incidents
         self._engine = engine
         self.page_s = page_s
         self.page = 0
@@ -143,7 +167,7 @@ class WallScreen(Screen[None]):
 
     def ordered_views(self) -> list[TargetView]:
         """Return every target in wall order."""
-        return wall_order(self._views())
+        return wall_order(self._views(), worst_open_by_target(self._incidents()))
 
     async def refresh_tiles(self) -> None:
         """Lay the tiles out for the current size and fill them with the current page."""
@@ -151,7 +175,10 @@ class WallScreen(Screen[None]):
             await self._refresh_tiles()
 
     async def _refresh_tiles(self) -> None:
-        views = self.ordered_views()
+        incidents = self._incidents()
+        worst = worst_open_by_target(incidents)
+        views = wall_order(self._views(), worst)
+        now = now_ms()
         area = self.query_one("#wall-tiles", Grid)
         width, height = area.size
         if width == 0 or height == 0:
@@ -165,11 +192,12 @@ class WallScreen(Screen[None]):
         for index, tile in enumerate(area.query(WallTile)):
             tile.display = index < len(page_views)
             if index < len(page_views):
-                tile.show(page_views[index])
+                view = page_views[index]
+                tile.show(view, worst.get(view.stored.id), now)
 
         self.query_one("#wall-page", Static).update(Text(page_indicator(self.page, grid.pages)))
         self._refresh_summary(views)
-        self._refresh_ticker(views)
+        self._refresh_ticker(incidents, now)
 
     async def _layout(self, area: Grid, grid: WallGrid) -> None:
         self.grid = grid
@@ -187,22 +215,14 @@ class WallScreen(Screen[None]):
             now_ms(),
         )
 
-    def _refresh_ticker(self, views: list[TargetView]) -> None:
-        # TODO: list the newest incidents (opened, escalated, resolved) once
-        # incidents are stored; until then the ticker names the failing targets.
+    def _refresh_ticker(self, incidents: Sequence[Incident], now: int) -> None:
+        """Show the newest incidents, open or resolved, as many as the line has room for."""
         variables = self.app.theme_variables
-        failing = [
-            view for view in views if STATUS_RANK[view.status] < STATUS_RANK[DisplayStatus.MUTED]
-        ]
         line = Text(no_wrap=True, overflow="ellipsis")
-        if not failing:
-            line.append(_("no target failing"))
-        for index, view in enumerate(failing):
+        if not incidents:
+            line.append(_("no incidents"))
+        for index, incident in enumerate(incidents[:TICKER_ITEMS]):
             if index:
-                line.append("  ·  ")
-            line.append(f"{SYMBOLS[view.status]} ", style=status_style(view.status, variables))
-            line.append(view.stored.target.name)
-            last = view.last
-            if last is not None and last.error is not None:
-                line.append(f" {last.error}")
+                line.append("   ")
+            line.append_text(ticker_item(incident, variables, now))
         self.query_one("#wall-ticker", Static).update(line)

@@ -1,4 +1,4 @@
-"""One target on the wall display: status, name, last latency in large digits and a sparkline."""
+"""One target on the wall display: status, name, latency digits, sparkline and open incident."""
 
 from rich.style import Style
 from rich.text import Text
@@ -6,15 +6,18 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Digits, Static
 
+from nocwatch_tui.console.incident_text import incident_line
 from nocwatch_tui.console.model import TargetView
 from nocwatch_tui.console.sparkline import FAILURE_MARK, sparkline_rows
 from nocwatch_tui.console.status_style import DisplayStatus, status_text, theme_colour
 from nocwatch_tui.console.widgets.grid import format_pct
+from nocwatch_tui.engine.incidents import Incident, Severity
 from nocwatch_tui.i18n import _
 
 # Digits has no em dash; its minus sign is drawn as a wide bar that reads as one.
 DIGITS_NO_DATA = "-"
 STATUS_CLASSES: dict[str, str] = {status: f"-{status}" for status in DisplayStatus}
+SEVERITY_CLASSES: dict[str, str] = {severity: f"-{severity}" for severity in Severity}
 
 
 def latency_digits(latency_ms: float | None) -> str:
@@ -66,11 +69,13 @@ class WallTile(Vertical):
         yield WallSparkline(classes="tile-spark")
         yield Static(classes="tile-incident")
 
-    def show(self, view: TargetView) -> None:
-        """Show a target's state now."""
+    def show(self, view: TargetView, incident: Incident | None, now_ms: int) -> None:
+        """Show a target's state now, with its worst open incident if it has one."""
         status = view.status
         self.target_name = view.stored.target.name
         self.set_classes(STATUS_CLASSES[status])
+        if incident is not None:
+            self.add_class(SEVERITY_CLASSES[incident.severity])
         variables = self.app.theme_variables
 
         head = Text(no_wrap=True, overflow="ellipsis")
@@ -84,11 +89,16 @@ class WallTile(Vertical):
         self.query_one(Digits).update(latency_digits(latency_ms))
         self.query_one(".tile-unit", Static).display = latency_ms is not None
         self.query_one(WallSparkline).show(view.latencies())
-        self.query_one(".tile-incident", Static).update(self._detail_line(view))
+        bottom = (
+            self._detail_line(view)
+            if incident is None
+            else incident_line(incident, variables, now_ms)
+        )
+        bottom.no_wrap = True
+        bottom.overflow = "ellipsis"
+        self.query_one(".tile-incident", Static).update(bottom)
 
     def _detail_line(self, view: TargetView) -> Text:
-        # TODO: show the target's open incident (kind, severity, since when) here
-        # once incidents are stored; until then the line gives the last error and loss.
         last = view.last
         line = Text(no_wrap=True, overflow="ellipsis")
         if last is not None and last.error is not None:
