@@ -1,4 +1,7 @@
-"""Snapshots of the grid and the wall display in every shipped theme and at 16 colours."""
+"""Snapshots of the main screen (grid and incident log) and the wall display.
+
+Every shipped theme at 80x24 and 200x50, and noc-dark at 256 and 16 colours.
+"""
 
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,6 +20,7 @@ from nocwatch_tui.console.app import NocWatchApp
 from nocwatch_tui.console.screens.wall import WallScreen
 from nocwatch_tui.console.themes import shipped_themes_dir
 from nocwatch_tui.console.widgets.grid import TargetGrid
+from nocwatch_tui.console.widgets.incident_log import IncidentTable
 from nocwatch_tui.console.widgets.wall_tile import WallTile
 
 from console_data import make_console_database
@@ -66,18 +70,26 @@ def snapshot_db(tmp_path: Path) -> Path:
     return make_console_database(tmp_path / "console.db")
 
 
-async def grid_loaded(pilot: Pilot[None]) -> None:
+async def main_loaded(pilot: Pilot[None]) -> None:
+    """Wait until the grid shows every target with samples and the log every incident."""
     for _attempt in range(50):
         grid = pilot.app.screen.query(TargetGrid)
-        if grid and grid.first().row_count == 5 and "22 ms" in str(grid.first().get_row_at(4)):
+        log = pilot.app.screen.query(IncidentTable)
+        if (
+            grid
+            and log
+            and grid.first().row_count == 5
+            and "22 ms" in str(grid.first().get_row_at(4))
+            and log.first().row_count == 3
+        ):
             return
         await pilot.pause(0.1)
-    raise AssertionError("the grid did not load")
+    raise AssertionError("the main screen did not load")
 
 
 async def wall_loaded(pilot: Pilot[None]) -> None:
     for _attempt in range(50):
-        if steady_latency_on_wall(pilot.app) == "22":
+        if steady_latency_on_wall(pilot.app) == "22" and down_tile_critical(pilot.app):
             return
         await pilot.pause(0.1)
     raise AssertionError("the wall display did not load")
@@ -94,6 +106,15 @@ def steady_latency_on_wall(app: object) -> str | None:
     return None
 
 
+def down_tile_critical(app: object) -> bool:
+    """Tell whether the `down` tile shows its critical incident."""
+    assert isinstance(app, NocWatchApp)
+    return any(
+        tile.target_name == "down" and tile.has_class("-critical")
+        for tile in app.screen.query(WallTile)
+    )
+
+
 def _app(db: Path, theme: str, *, wall: bool = False, colours: int = 0) -> NocWatchApp:
     app_classes = {16: SixteenColourApp, 256: EightBitColourApp}
     app_class = app_classes.get(colours, NocWatchApp)
@@ -102,9 +123,9 @@ def _app(db: Path, theme: str, *, wall: bool = False, colours: int = 0) -> NocWa
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda size: f"{size[0]}x{size[1]}")
 @pytest.mark.parametrize("theme", SHIPPED_THEMES)
-def test_grid(snapshot_db: Path, snap_compare, theme: str, size: tuple[int, int]) -> None:
+def test_main_screen(snapshot_db: Path, snap_compare, theme: str, size: tuple[int, int]) -> None:
     app = _app(snapshot_db, theme)
-    assert snap_compare(app, terminal_size=size, run_before=grid_loaded)
+    assert snap_compare(app, terminal_size=size, run_before=main_loaded)
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda size: f"{size[0]}x{size[1]}")
@@ -114,9 +135,9 @@ def test_wall(snapshot_db: Path, snap_compare, theme: str, size: tuple[int, int]
     assert snap_compare(app, terminal_size=size, run_before=wall_loaded)
 
 
-def test_grid_16_colours(snapshot_db: Path, snap_compare) -> None:
+def test_main_screen_16_colours(snapshot_db: Path, snap_compare) -> None:
     app = _app(snapshot_db, "noc-dark", colours=16)
-    assert snap_compare(app, terminal_size=(80, 24), run_before=grid_loaded)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=main_loaded)
 
 
 def test_wall_16_colours(snapshot_db: Path, snap_compare) -> None:
@@ -124,9 +145,9 @@ def test_wall_16_colours(snapshot_db: Path, snap_compare) -> None:
     assert snap_compare(app, terminal_size=(80, 24), run_before=wall_loaded)
 
 
-def test_grid_256_colours(snapshot_db: Path, snap_compare) -> None:
+def test_main_screen_256_colours(snapshot_db: Path, snap_compare) -> None:
     app = _app(snapshot_db, "noc-dark", colours=256)
-    assert snap_compare(app, terminal_size=(80, 24), run_before=grid_loaded)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=main_loaded)
 
 
 def test_wall_256_colours(snapshot_db: Path, snap_compare) -> None:
