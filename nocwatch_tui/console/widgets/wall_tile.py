@@ -78,10 +78,11 @@ class WallTile(Vertical):
             self.add_class(SEVERITY_CLASSES[incident.severity])
         variables = self.app.theme_variables
 
-        head = Text(no_wrap=True, overflow="ellipsis")
-        head.append_text(status_text(status, variables))
-        head.append("  ")
-        head.append(view.stored.target.name, style="bold")
+        # The name takes the border's top line, so a narrow tile keeps both it and the status.
+        self.border_title = Text(view.stored.target.name)
+        head = status_text(status, variables)
+        head.no_wrap = True
+        head.overflow = "ellipsis"
         self.query_one(".tile-head", Static).update(head)
 
         last = view.last
