@@ -8,6 +8,7 @@ from textual.widgets import Static
 
 from nocwatch_tui.cli import build_parser
 from nocwatch_tui.console.app import NocWatchApp
+from nocwatch_tui.console.incident_text import worst_open
 from nocwatch_tui.console.screens.main import MainScreen
 from nocwatch_tui.console.screens.wall import (
     WallGrid,
@@ -18,6 +19,7 @@ from nocwatch_tui.console.screens.wall import (
 from nocwatch_tui.console.sparkline import FAILURE_MARK, sparkline, sparkline_rows
 from nocwatch_tui.console.themes import shipped_themes_dir
 from nocwatch_tui.console.widgets.wall_tile import WallTile, latency_digits
+from nocwatch_tui.engine.incidents import Incident, Kind, Severity
 from nocwatch_tui.engine.settings import ConsoleSettings, Settings
 
 from console_data import make_console_database
@@ -215,3 +217,39 @@ async def test_wall_ticker_lists_newest_incidents(console_db: Path) -> None:
         assert "jittery loss warning for 2h30m" in text
         assert "steady latency warning resolved after 1h00m" in text
         assert text.index("down down") < text.index("steady latency")
+
+
+def incident(
+    incident_id: int, severity: Severity, opened_at_ms: int, resolved_at_ms: int | None = None
+) -> Incident:
+    return Incident(
+        id=incident_id,
+        target_id=1,
+        target="api",
+        kind=Kind.LATENCY,
+        severity=severity,
+        opened_at_ms=opened_at_ms,
+        peak_value=700.0,
+        acknowledged_at_ms=None,
+        acknowledged_by=None,
+        resolved_at_ms=resolved_at_ms,
+        notes=[],
+    )
+
+
+def test_worst_open_prefers_critical() -> None:
+    incidents = [incident(1, Severity.WARNING, 100), incident(2, Severity.CRITICAL, 200)]
+    chosen = worst_open(incidents)
+    assert chosen is not None
+    assert chosen.id == 2
+
+
+def test_worst_open_prefers_oldest_among_equals() -> None:
+    incidents = [incident(1, Severity.WARNING, 200), incident(2, Severity.WARNING, 100)]
+    chosen = worst_open(incidents)
+    assert chosen is not None
+    assert chosen.id == 2
+
+
+def test_worst_open_ignores_resolved() -> None:
+    assert worst_open([incident(1, Severity.CRITICAL, 100, resolved_at_ms=300)]) is None

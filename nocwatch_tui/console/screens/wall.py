@@ -30,7 +30,7 @@ TILE_MIN_HEIGHT = 8
 REFRESH_S = 0.5
 # More than fit on the widest screen; the line ends with an ellipsis.
 TICKER_ITEMS = 12
-# Failing first; within a rank, by name.
+# Failing targets first. Targets of equal rank are sorted by name.
 STATUS_RANK: dict[str, int] = {
     DisplayStatus.DOWN: 0,
     DisplayStatus.DEGRADED: 1,
@@ -164,10 +164,6 @@ class WallScreen(Screen[None]):
         """Show the next page of tiles, wrapping after the last."""
         self.page = (self.page + 1) % max(1, self.grid.pages)
         await self.refresh_tiles()
-
-    def ordered_views(self) -> list[TargetView]:
-        """Return every target in wall order."""
-        return wall_order(self._views(), worst_open_by_target(self._incidents()))
 
     async def refresh_tiles(self) -> None:
         """Lay the tiles out for the current size and fill them with the current page."""
