@@ -279,3 +279,12 @@ async def test_theme_switch_recolours_the_grid(console_db: Path) -> None:
         app.theme = "noc-light"
         assert await wait_for(pilot, lambda: down_colour() != dark)
         assert down_colour() == str(status_style(DisplayStatus.DOWN, app.theme_variables))
+
+
+async def test_unknown_keymap_id_notified(console_db: Path) -> None:
+    settings = Settings(keymap={"teleport": "t", "wall": "v"})
+    app = NocWatchApp(console_db, settings=settings, theme_folders=[shipped_themes_dir()])
+    async with app.run_test(size=(120, 30), notifications=True) as pilot:
+        assert await wait_for(pilot, lambda: any("'teleport'" in text for text in toasts(app)))
+        keys = {active.binding.action: key for key, active in app.screen.active_bindings.items()}
+        assert keys["wall"] == "v"
