@@ -9,6 +9,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import platformdirs
 
@@ -19,6 +20,9 @@ from nocwatch_tui.engine.targets import Target, TargetsFileError, load_targets_f
 from nocwatch_tui.engine.windows import DEFAULT_WINDOW, WINDOWS_S
 from nocwatch_tui.i18n import _
 from nocwatch_tui.parent_watch import start_parent_watch
+
+if TYPE_CHECKING:
+    from nocwatch_tui.console.launch import ConsoleLook
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -93,23 +97,44 @@ def _common_options() -> argparse.ArgumentParser:
     return common
 
 
+def _console_options() -> argparse.ArgumentParser:
+    console = argparse.ArgumentParser(add_help=False)
+    console.add_argument(
+        "--theme",
+        default=argparse.SUPPRESS,
+        metavar="NAME",
+        help=_(
+            "console theme: noc-dark, noc-light, wall, mono or one of yours "
+            "(default: the settings file's, or mono when NO_COLOR is set)"
+        ),
+    )
+    console.add_argument(
+        "--wall",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help=_("start in the wall display"),
+    )
+    return console
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser of every command."""
     common = _common_options()
+    console = _console_options()
     parser = argparse.ArgumentParser(
         prog="nocwatch",
         description=_("Probe HTTP(S) targets and watch latency, jitter, loss and availability."),
-        parents=[common],
+        parents=[common, console],
     )
     parser.add_argument("--version", action="version", version=f"nocwatch {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     commands.add_parser(
-        "console", parents=[common], help=_("open the console (the default command)")
+        "console", parents=[common, console], help=_("open the console (the default command)")
     )
     commands.add_parser(
         "demo",
-        parents=[common],
+        parents=[common, console],
         help=_("start the local lab and open the console on it with a temporary database"),
     )
     lab = commands.add_parser("lab", parents=[common], help=_("run the lab servers alone"))
@@ -196,6 +221,8 @@ def _fill_defaults(args: argparse.Namespace) -> argparse.Namespace:
         "window": DEFAULT_WINDOW,
         "operator": None,
         "verbose": False,
+        "theme": None,
+        "wall": False,
     }
     for name, value in defaults.items():
         if getattr(args, name, None) is None:
@@ -339,27 +366,41 @@ def _run_lab(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _console_look(args: argparse.Namespace, settings: Settings) -> "ConsoleLook":
+    """Check the theme and the keymap before the console starts, and return the look."""
+    from nocwatch_tui.console.launch import ConsoleLookError, check_console_look
+
+    try:
+        return check_console_look(args.theme, settings, os.environ, wall=args.wall)
+    except ConsoleLookError as error:
+        raise UsageError(str(error)) from None
+
+
 def _run_console(args: argparse.Namespace) -> int:
     from nocwatch_tui.console.launch import run_console
 
+    settings = _settings(args)
     return run_console(
         db_path=args.db,
         targets=_load_targets(args.targets),
         window=args.window,
         operator=args.operator,
-        settings=_settings(args),
+        settings=settings,
         settings_path=args.settings,
+        look=_console_look(args, settings),
     )
 
 
 def _run_demo(args: argparse.Namespace) -> int:
     from nocwatch_tui.console.launch import run_demo
 
+    settings = _settings(args)
     return run_demo(
         window=args.window,
         operator=args.operator,
-        settings=_settings(args),
+        settings=settings,
         settings_path=args.settings,
+        look=_console_look(args, settings),
     )
 
 

@@ -9,6 +9,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
+from textual.theme import Theme
 from textual.widgets import DataTable, Footer, Input
 
 from nocwatch_tui.console.feed import run_feed
@@ -107,6 +108,13 @@ class MainScreen(Screen[None]):
     def on_mount(self) -> None:
         self.run_worker(run_feed(self._store, self._window_s, self), exclusive=True, name="feed")
         self.set_interval(1.0, self._tick)
+        # Cells carry colours resolved from the theme, so a theme switch redraws them.
+        self.app.theme_changed_signal.subscribe(self, self._theme_changed)
+        self._refresh_summary()
+
+    def _theme_changed(self, _theme: Theme) -> None:
+        self.query_one(TargetGrid).build(self._sorted_views())
+        self._show_incidents()
         self._refresh_summary()
 
     @property
