@@ -61,15 +61,16 @@ _MIGRATIONS: tuple[str, ...] = (
         queue_depth INTEGER
     );
     """,
+    "ALTER TABLE samples ADD COLUMN suspect INTEGER NOT NULL DEFAULT 0;",
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 
 _SAMPLE_COLUMNS = (
     "target_id, started_at_ms, error, error_detail, status_code, latency_ms, dns_ms,"
-    " connect_ms, tls_ms, ttfb_ms, transfer_ms, loop_lag_ms, slip_ms"
+    " connect_ms, tls_ms, ttfb_ms, transfer_ms, loop_lag_ms, slip_ms, suspect"
 )
 _WINDOW_COLUMNS = (
-    "started_at_ms, error, latency_ms, dns_ms, connect_ms, tls_ms, ttfb_ms, transfer_ms"
+    "started_at_ms, error, latency_ms, dns_ms, connect_ms, tls_ms, ttfb_ms, transfer_ms, suspect"
 )
 
 
@@ -139,6 +140,7 @@ def _sample_from_row(row: Sequence[Any]) -> Sample:
         transfer_ms=row[10],
         loop_lag_ms=row[11],
         slip_ms=row[12],
+        suspect=bool(row[13]),
     )
 
 
@@ -157,6 +159,7 @@ def _sample_values(sample: Sample) -> tuple[Any, ...]:
         sample.transfer_ms,
         sample.loop_lag_ms,
         sample.slip_ms,
+        int(sample.suspect),
     )
 
 
@@ -287,7 +290,7 @@ class Store:
         try:
             await self._db.executemany(
                 f"INSERT INTO samples ({_SAMPLE_COLUMNS}) VALUES"
-                " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [_sample_values(sample) for sample in samples],
             )
         except BaseException:
@@ -328,7 +331,7 @@ class Store:
             (target_id, since_ms, until_ms),
         ) as cursor:
             rows = await cursor.fetchall()
-        return [SampleRow(*row) for row in rows]
+        return [SampleRow._make((*row[:8], bool(row[8]))) for row in rows]
 
     async def latest_errors(self, target_id: int, count: int) -> list[str | None]:
         """Return the error classes of a target's newest `count` samples, oldest first."""
