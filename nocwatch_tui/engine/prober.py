@@ -5,6 +5,17 @@ the resolved address with the original name in the `Host` header and in TLS
 SNI, so that `dns` time is never blamed on the server. The other phases come
 from httpcore's `trace` extension. One `asyncio.timeout` covers the whole
 probe, redirects included, so a probe never outlives `timeout_s`.
+
+Latency runs from the start of the probe to the last byte of the body read,
+less the time the process spends building each request before its connection
+is opened (the `local` time between resolving and `connect_tcp.started`):
+that is the prober's own work, not the network's, and it is the part that
+grows when the process is busy. Closing the connection happens after the end.
+
+`Prober.warm_up` makes one request to a loopback listener of its own before
+any probe, because httpcore imports its async backend (anyio) on the first
+request and a resolver thread starts on the first name lookup; without it the
+first probe of a process reads tens of milliseconds high.
 """
 
 import asyncio
@@ -29,6 +40,7 @@ MAX_REDIRECTS = 10
 MAX_DETAIL_CHARS = 200
 _REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 _FAMILIES = {"auto": socket.AF_UNSPEC, "ipv4": socket.AF_INET, "ipv6": socket.AF_INET6}
+WARM_UP_PROBES = 3
 
 
 class ProbeFailure(Exception):
@@ -49,6 +61,8 @@ class _PhaseClock:
     marks: dict[str, int] = field(default_factory=dict)
     totals_ns: dict[str, int] = field(default_factory=dict)
     headers_at_ns: int | None = None
+    body_end_ns: int | None = None
+    prepare_start_ns: int | None = None
 
     def add(self, phase: str, start_ns: int, end_ns: int) -> None:
         self.totals_ns[phase] = self.totals_ns.get(phase, 0) + (end_ns - start_ns)
@@ -61,6 +75,9 @@ class _PhaseClock:
         """Record httpcore trace events as phase boundaries."""
         now = time.perf_counter_ns()
         if event == "connection.connect_tcp.started":
+            if self.prepare_start_ns is not None:
+                self.add("local", self.prepare_start_ns, now)
+                self.prepare_start_ns = None
             self.stage = "connect"
             self.marks["connect"] = now
         elif event == "connection.connect_tcp.complete":
@@ -133,6 +150,18 @@ def _classify_timeout(stage: str, timeout_s: float) -> ProbeFailure:
     return ProbeFailure(ErrorClass.TIMEOUT, f"timed out after {timeout_s:g} s during {stage}")
 
 
+async def _answer_no_content(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Answer one request with 204 and close: the warm-up's loopback listener."""
+    try:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
+        await writer.drain()
+    except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
+        pass
+    finally:
+        writer.close()
+
+
 class Prober:
     """Probes targets with shared TLS settings and a new connection for every probe."""
 
@@ -152,6 +181,30 @@ class Prober:
             # No connection is kept alive, so every probe measures connect and TLS.
             limits=httpx.Limits(max_connections=None, max_keepalive_connections=0),
         )
+
+    async def warm_up(self) -> None:
+        """Make a few requests to a loopback listener of its own and start a resolver thread.
+
+        This loads and runs, outside any timed probe, what httpx and httpcore
+        load lazily on the first request. NOTE: the TLS handshake code is not
+        warmed, since that needs a server certificate.
+        """
+        server = await asyncio.start_server(_answer_no_content, "127.0.0.1", 0)
+        try:
+            port = server.sockets[0].getsockname()[1]
+            target = Target.model_validate(
+                {"name": "warm-up", "url": f"http://127.0.0.1:{port}/", "timeout_s": 2}
+            )
+            for _ in range(WARM_UP_PROBES):
+                sample = await self.probe(target, 0)
+                if sample.error is not None:
+                    log.warning("warm-up probe failed: %s", sample.error_detail)
+            await asyncio.get_running_loop().run_in_executor(
+                self._resolver, socket.getaddrinfo, "127.0.0.1", port
+            )
+        finally:
+            server.close()
+            await server.wait_closed()
 
     async def aclose(self) -> None:
         """Close the HTTP clients and the resolver threads."""
@@ -177,10 +230,10 @@ class Prober:
         except TimeoutError:
             timeout = _classify_timeout(clock.stage, target.timeout_s)
             sample.error, sample.error_detail = timeout.error, timeout.detail
-        end_ns = time.perf_counter_ns()
+        end_ns = clock.body_end_ns or time.perf_counter_ns()
 
         if sample.responded:
-            sample.latency_ms = (end_ns - start_ns) / 1e6
+            sample.latency_ms = (end_ns - start_ns - clock.totals_ns.get("local", 0)) / 1e6
             if clock.headers_at_ns is not None:
                 clock.add("transfer", clock.headers_at_ns, end_ns)
         sample.dns_ms = clock.ms("dns")
@@ -255,6 +308,7 @@ class Prober:
         port = url.port or (443 if url.scheme == "https" else 80)
         address = await self._resolve(url.host, port, target.ip_family, clock)
         clock.stage = "connect"
+        clock.prepare_start_ns = time.perf_counter_ns()
 
         headers = {"Accept-Encoding": "identity", **target.headers, "Host": url.netloc.decode()}
         extensions: dict[str, Any] = {"trace": clock.trace}
@@ -274,6 +328,7 @@ class Prober:
                         body += chunk
                         if len(body) >= MAX_BODY_BYTES:
                             break
+                clock.body_end_ns = time.perf_counter_ns()
             finally:
                 await response.aclose()
         except httpx.ConnectError as error:

@@ -43,6 +43,10 @@ class Engine:
     async def run(self, stop: asyncio.Event) -> None:
         """Run until `stop` is set, then write every pending sample."""
         log.info("engine started on %s (pid %d)", self.store.path, os.getpid())
+        try:
+            await self.prober.warm_up()
+        except OSError as error:
+            log.warning("prober warm-up failed, the first probe may read high: %s", error)
         lag_task = asyncio.create_task(self.loop_lag.run())
         writer_task = asyncio.create_task(self.writer.run())
         heartbeat_task = asyncio.create_task(self._heartbeat())
