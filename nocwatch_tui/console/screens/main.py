@@ -90,4 +90,4 @@ class MainScreen(Screen[None]):
         )
 
     def on_resize(self) -> None:
-        self.query_one(TargetGrid).build(self._sorted_views())
+        self.query_one(TargetGrid).resize_columns(self._sorted_views())

@@ -1,9 +1,18 @@
-"""The target grid: one row per target with status, latency, sparklines and loss."""
+"""The target grid: one row per target with status, latency, sparklines and loss.
 
+Every cell update makes a DataTable repaint all of its visible cells, so new
+samples only mark rows as changed; the changed rows that are on screen are
+rewritten together, at most once every FLUSH_EVERY_S, and the others when they
+scroll into view. With thousands of targets this keeps the console's work to
+the rows a person can see.
+"""
+
+import time
 from dataclasses import dataclass
 
 from rich.style import Style
 from rich.text import Text
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 
 from nocwatch_tui.console.model import TargetView
@@ -13,6 +22,7 @@ from nocwatch_tui.i18n import _
 
 NO_DATA = "—"
 CELL_PADDING = 1
+FLUSH_EVERY_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -68,18 +78,32 @@ class TargetGrid(DataTable[Text]):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True, cell_padding=CELL_PADDING)
         self._widths: dict[str, int] = {}
+        self._views: dict[str, TargetView] = {}
+        self._changed: set[str] = set()
+        self._flush_pending = False
+        self._last_flush = 0.0
+
+    def on_mount(self) -> None:
+        self.watch(self, "scroll_y", self._scrolled, init=False)
 
     def build(self, views: list[TargetView]) -> None:
         """Replace every row and size the columns to the current width."""
         self._widths = column_widths(self.size.width or self.app.size.width)
         cursor_key = self._cursor_key()
         self.clear(columns=True)
+        self._views = {str(view.stored.id): view for view in views}
+        self._changed.clear()
         for column in _columns():
             self.add_column(Text(column.label), width=self._widths[column.key], key=column.key)
-        for view in views:
-            self.add_row(*self._cells(view).values(), key=str(view.stored.id))
+        for key, view in self._views.items():
+            self.add_row(*self._cells(view).values(), key=key)
         if cursor_key is not None and cursor_key in self.rows:
             self.move_cursor(row=self.get_row_index(cursor_key))
+
+    def resize_columns(self, views: list[TargetView]) -> None:
+        """Rebuild for a new width, unless every column keeps its width."""
+        if column_widths(self.size.width or self.app.size.width) != self._widths:
+            self.build(views)
 
     def _cursor_key(self) -> str | None:
         if not self.row_count:
@@ -88,22 +112,58 @@ class TargetGrid(DataTable[Text]):
         return row_key.value
 
     def refresh_target(self, view: TargetView) -> None:
-        """Rewrite the cells of one target's row."""
+        """Mark one target's row as changed; it is rewritten at the next flush."""
         row_key = str(view.stored.id)
         if row_key not in self.rows:
             return
-        for column_key, cell in self._cells(view).items():
-            self.update_cell(row_key, column_key, cell)
+        self._views[row_key] = view
+        self._changed.add(row_key)
+        if self._flush_pending:
+            return
+        self._flush_pending = True
+        wait_s = self._last_flush + FLUSH_EVERY_S - time.monotonic()
+        if wait_s > 0:
+            self.set_timer(wait_s, self._flush)
+        else:
+            self.call_later(self._flush)
+
+    def _flush(self) -> None:
+        """Rewrite the changed rows that are on screen."""
+        self._flush_pending = False
+        self._last_flush = time.monotonic()
+        self._write_visible_rows()
+
+    def _scrolled(self) -> None:
+        self._write_visible_rows()
+
+    def _write_visible_rows(self) -> None:
+        if not self._changed or not self.row_count:
+            return
+        # One row per line: the rows from the scroll offset to the bottom edge,
+        # with one more on each side in case the header shifts them.
+        first = max(0, int(self.scroll_y) - 1)
+        last = min(self.row_count, first + self.size.height + 2)
+        for index in range(first, last):
+            row_key, _column = self.coordinate_to_cell_key(Coordinate(index, 0))
+            key = row_key.value
+            if key is not None and key in self._changed:
+                self._changed.discard(key)
+                for column_key, cell in self._cells(self._views[key]).items():
+                    self.update_cell(key, column_key, cell)
 
     def _cells(self, view: TargetView) -> dict[str, Text]:
         variables = self.app.theme_variables
         last = view.last
         error_colour = theme_colour(variables, "error")
         error_style = Style(color=error_colour.rich_color if error_colour else None)
+        warning_colour = theme_colour(variables, "warning")
+        suspect_style = Style(color=warning_colour.rich_color if warning_colour else None)
 
         latencies = view.latencies()
-        latency_spark = Text(sparkline(latencies, self._widths.get("latency", 12)))
+        latency_width = self._widths.get("latency", 12)
+        latency_spark = Text(sparkline(latencies, latency_width))
         jitter_spark = Text(sparkline(latency_deltas(latencies), self._widths.get("jitter", 7)))
+        mark_suspect(latency_spark, view.suspects(), suspect_style)
         for spark in (latency_spark, jitter_spark):
             spark.highlight_words([FAILURE_MARK], style=error_style)
 
@@ -111,12 +171,24 @@ class TargetGrid(DataTable[Text]):
             "" if last is None or last.error is None else str(last.error), style=error_style
         )
         name = Text(view.stored.target.name, no_wrap=True, overflow="ellipsis")
+        last_text = Text(format_ms(last.latency_ms if last else None), justify="right")
+        if last is not None and last.suspect:
+            last_text.stylize(suspect_style)
         return {
             "status": status_text(view.status, variables),
             "name": name,
-            "last": Text(format_ms(last.latency_ms if last else None), justify="right"),
+            "last": last_text,
             "latency": latency_spark,
             "jitter": jitter_spark,
             "loss": Text(format_pct(view.loss_pct), justify="right"),
             "error": error,
         }
+
+
+def mark_suspect(spark: Text, suspects: list[bool], style: Style) -> None:
+    """Colour the bars of suspect samples in a right-aligned sparkline of the same samples."""
+    shown = suspects[-len(spark) :] if len(spark) else []
+    offset = len(spark) - len(shown)
+    for index, suspect in enumerate(shown):
+        if suspect:
+            spark.stylize(style, offset + index, offset + index + 1)
