@@ -22,6 +22,7 @@ from pathlib import Path
 from textual import events
 
 from nocwatch_tui.console.app import NocWatchApp
+from nocwatch_tui.console.launch import yield_cpu_to_engine
 from nocwatch_tui.console.widgets.grid import TargetGrid
 
 PRESS_EVERY_S = 1.0
@@ -45,6 +46,7 @@ async def _time_press(
 
 
 async def _run(db_path: Path, seconds: float, out_path: Path) -> None:
+    yield_cpu_to_engine()  # as `nocwatch console` does
     app = NocWatchApp(db_path, engine_mode="attached")
     press_ms: list[float] = []
     async with app.run_test(size=(120, 40)) as pilot:
