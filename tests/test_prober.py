@@ -1,5 +1,6 @@
 """The prober against real lab servers on 127.0.0.1."""
 
+import importlib.abc
 import subprocess
 import sys
 import time
@@ -152,3 +153,27 @@ async def test_latency_leaves_out_request_building(lab: Lab, prober: Prober) -> 
     whole_ms = (time.perf_counter_ns() - start_ns) / 1e6
     assert sample.latency_ms is not None
     assert sample.latency_ms < whole_ms
+
+
+class ImportRecorder(importlib.abc.MetaPathFinder):
+    """Records every module name the import system looks for."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def find_spec(self, fullname, path=None, target=None):
+        self.names.append(fullname)
+        return None
+
+
+async def test_probe_after_warm_up_looks_up_no_module(lab: Lab, prober: Prober) -> None:
+    await prober.warm_up()
+    await prober.probe(lab_target(lab, "steady"), 1)
+    recorder = ImportRecorder()
+    sys.meta_path.insert(0, recorder)
+    try:
+        sample = await prober.probe(lab_target(lab, "steady"), 1)
+    finally:
+        sys.meta_path.remove(recorder)
+    assert sample.error is None
+    assert recorder.names == []

@@ -8,6 +8,7 @@ from pathlib import Path
 from nocwatch_tui.engine.loop_lag import SUSPECT_LAG_MS, LoopLagMonitor
 from nocwatch_tui.engine.prober import Prober
 from nocwatch_tui.engine.report import build_report
+from nocwatch_tui.engine.runtime import EVENT_LOOP_ENV, event_loop_factory
 from nocwatch_tui.engine.sample import Sample
 from nocwatch_tui.engine.scheduler import Scheduler
 from nocwatch_tui.engine.store import _MIGRATIONS, Store, StoredTarget, now_ms
@@ -142,3 +143,8 @@ async def test_older_database_gains_the_suspect_column(db_path: Path) -> None:
         await store.close()
     assert len(records) == 1
     assert not records[0].sample.suspect
+
+
+def test_event_loop_setting_keeps_asyncio(monkeypatch) -> None:
+    monkeypatch.setenv(EVENT_LOOP_ENV, "asyncio")
+    assert event_loop_factory() is None
