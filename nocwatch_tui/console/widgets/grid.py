@@ -22,7 +22,7 @@ from nocwatch_tui.i18n import _
 
 NO_DATA = "—"
 CELL_PADDING = 1
-FLUSH_EVERY_S = 0.5
+FLUSH_EVERY_S = 1.0
 
 
 @dataclass(frozen=True)
