@@ -44,6 +44,7 @@ from typing import Any
 
 import httpx
 
+from nocwatch_tui.engine.runtime import event_loop_factory
 from nocwatch_tui.engine.stats import mean_jitter, percentile
 
 BLACKBOX_BINARIES = ("prometheus-blackbox-exporter", "blackbox_exporter")
@@ -224,11 +225,34 @@ async def _drive_blackbox(port: int, url: str, rate: int, seconds: float) -> lis
     return [value for value in durations if value is not None]
 
 
-def run_blackbox(url: str, rate: int, seconds: float, workdir: Path) -> Figures | None:
-    """Measure `url` with blackbox_exporter at `rate` probes/s, or None if it is absent."""
+class Blackbox:
+    """A running blackbox_exporter that measures a URL at a given rate on request."""
+
+    def __init__(self, process: subprocess.Popen[Any], port: int) -> None:
+        self.process = process
+        self.port = port
+
+    def measure(self, url: str, rate: int, seconds: float, name: str) -> Figures:
+        """Ask for `rate` probes a second over `seconds`; return their figures."""
+        cpu_before = cpu_seconds(self.process.pid)
+        durations = asyncio.run(_drive_blackbox(self.port, url, rate, seconds))
+        cpu_s = cpu_seconds(self.process.pid) - cpu_before
+        figures = Figures(name)
+        fill_latency(figures, durations)
+        figures.jitter_ms = mean_jitter(durations)
+        figures.cpu_ms_per_probe = cpu_s / max(1, len(durations)) * 1000
+        figures.peak_rss_mb = peak_rss_mb(self.process.pid)
+        figures.failed = int(rate * seconds) - len(durations)
+        return figures
+
+
+@contextlib.contextmanager
+def blackbox_exporter(url: str, workdir: Path) -> Iterator[Blackbox | None]:
+    """Run blackbox_exporter on 127.0.0.1, warmed up on `url`; yield None if it is absent."""
     binary = blackbox_binary()
     if binary is None:
-        return None
+        yield None
+        return
     config = workdir / "blackbox.yml"
     config.write_text(
         "modules:\n  http_get:\n    prober: http\n    timeout: 5s\n"
@@ -247,20 +271,32 @@ def run_blackbox(url: str, rate: int, seconds: float, workdir: Path) -> Figures 
                 httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=1, trust_env=False)
                 break
             time.sleep(0.1)
-        asyncio.run(_drive_blackbox(port, url, rate, 2.0))  # warm-up, not counted
-        cpu_before = cpu_seconds(process.pid)
-        durations = asyncio.run(_drive_blackbox(port, url, rate, seconds))
-        cpu_s = cpu_seconds(process.pid) - cpu_before
-        figures = Figures(f"blackbox_exporter {rate}/s")
-        fill_latency(figures, durations)
-        figures.jitter_ms = mean_jitter(durations)
-        figures.cpu_ms_per_probe = cpu_s / max(1, len(durations)) * 1000
-        figures.peak_rss_mb = peak_rss_mb(process.pid)
-        figures.failed = int(rate * seconds) - len(durations)
-        return figures
+        asyncio.run(_drive_blackbox(port, url, REFERENCE_RATE, 2.0))  # warm-up, not counted
+        yield Blackbox(process, port)
     finally:
         stop_process(process)
         log.close()
+
+
+# A plain httpx loop
+
+
+def run_httpx_floor(url: str, rate: int, seconds: float) -> Figures:
+    """Measure a plain httpx loop with no NOC Watch code in its own process."""
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.httpx_floor", url, str(rate), str(seconds)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    seen = json.loads(result.stdout)
+    latencies = seen["latencies_ms"]
+    figures = Figures(f"plain httpx loop {rate}/s")
+    fill_latency(figures, latencies)
+    figures.jitter_ms = mean_jitter(latencies)
+    figures.cpu_ms_per_probe = seen["cpu_s"] / max(1, len(latencies)) * 1000
+    figures.notes.append("no NOC Watch code: the floor of httpx and the event loop")
+    return figures
 
 
 # NOC Watch
@@ -328,8 +364,13 @@ def run_engine(
     seconds: float,
     console: bool,
     workdir: Path,
-) -> Figures:
-    """Run `nocwatch serve` (and the console) and measure its samples over `seconds`."""
+    alongside: Blackbox | None = None,
+) -> tuple[Figures, Figures | None]:
+    """Run `nocwatch serve` (and the console) and measure its samples over `seconds`.
+
+    With `alongside`, blackbox_exporter measures the same URL at the same rate
+    over the same seconds, so both meet the same machine load.
+    """
     rate = targets / interval_s
     name = f"NOC Watch {rate:g}/s" + (" + console" if console else "")
     tag = f"{targets}-{interval_s:g}-{'console' if console else 'alone'}"
@@ -357,7 +398,14 @@ def run_engine(
 
         start_ms, start_row = time.time_ns() // 1_000_000, _max_rowid(db)
         cpu_start = cpu_seconds(serve.pid)
-        time.sleep(seconds)
+        beside: Figures | None = None
+        if alongside is not None:
+            beside = alongside.measure(
+                url, int(rate), seconds, f"blackbox_exporter {rate:g}/s alongside"
+            )
+            time.sleep(max(0.0, start_ms / 1000 + seconds - time.time()))
+        else:
+            time.sleep(seconds)
         end_ms, end_row = time.time_ns() // 1_000_000, _max_rowid(db)
         cpu_s = cpu_seconds(serve.pid) - cpu_start
         rss = peak_rss_mb(serve.pid)
@@ -405,7 +453,7 @@ def run_engine(
         )
     elif console:
         figures.notes.append("the console wrote no figures; see its log")
-    return figures
+    return figures, beside
 
 
 def run_first_probe(url: str, starts: int, workdir: Path) -> dict[str, Any]:
@@ -570,6 +618,7 @@ def machine() -> dict[str, str]:
         "python": platform.python_version(),
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "blackbox_exporter": blackbox_binary() or "not installed",
+        "engine event loop": "uvloop" if event_loop_factory() else "asyncio",
     }
 
 
@@ -608,27 +657,38 @@ def main(argv: Sequence[str] | None = None) -> None:
             curl_ttfb, curl_total = run_curl(url, arguments.curl_probes)
             curl_ms = curl_total.median_ms
             assert curl_ms is not None
-            blackbox = run_blackbox(url, REFERENCE_RATE, arguments.seconds, workdir)
-            if blackbox is None:
-                print("blackbox_exporter is not installed: its columns are skipped", flush=True)
-            print("references done", flush=True)
-
-            runs: list[Figures] = []
-            for targets in (1, 100, 200):
-                for console in (False, True):
-                    figures = run_engine(
-                        url,
-                        targets=targets,
-                        interval_s=1.0,
-                        seconds=arguments.seconds,
-                        console=console,
-                        workdir=workdir,
+            floor = run_httpx_floor(url, REFERENCE_RATE, arguments.seconds)
+            with blackbox_exporter(url, workdir) as exporter:
+                blackbox = beside = None
+                if exporter is None:
+                    print("blackbox_exporter is not installed: its columns are skipped")
+                else:
+                    blackbox = exporter.measure(
+                        url, REFERENCE_RATE, arguments.seconds, "blackbox_exporter 100/s alone"
                     )
-                    runs.append(figures)
-                    print(f"{figures.name} done", flush=True)
+                print("references done", flush=True)
+
+                runs: list[Figures] = []
+                for targets in (1, 100, 200):
+                    for console in (False, True):
+                        with_blackbox = targets == REFERENCE_RATE and console
+                        figures, measured_beside = run_engine(
+                            url,
+                            targets=targets,
+                            interval_s=1.0,
+                            seconds=arguments.seconds,
+                            console=console,
+                            workdir=workdir,
+                            alongside=exporter if with_blackbox else None,
+                        )
+                        runs.append(figures)
+                        if measured_beside is not None:
+                            beside = measured_beside
+                            runs.append(beside)
+                        print(f"{figures.name} done", flush=True)
             first = run_first_probe(url, arguments.first_starts, workdir)
             print("first probe done", flush=True)
-            scale = run_engine(
+            scale, _none = run_engine(
                 url,
                 targets=arguments.scale_targets,
                 interval_s=10.0,
@@ -638,7 +698,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             )
             scale.name = f"scale: {arguments.scale_targets} targets / 10 s + console"
 
-    references = [curl_ttfb, curl_total, *([blackbox] if blackbox else [])]
+    references = [curl_ttfb, curl_total, floor, *([blackbox] if blackbox else [])]
     at_reference = next(run for run in runs if run.name == "NOC Watch 100/s + console")
     print()
     print(figures_table([*references, *runs, scale], curl_ms))
@@ -652,7 +712,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     print(f"scale run: {_ms(scale.writes_per_s, 0)} samples written/s")
     print()
-    print(goals_table(curl_ms, blackbox, at_reference, first, scale))
+    print(goals_table(curl_ms, beside or blackbox, at_reference, first, scale))
     print()
     print(f"whole run: {time.monotonic() - started:.0f} s")
     if arguments.out:
