@@ -1,6 +1,7 @@
 """The engine's self-reporting: loop lag seen around each sample and the suspect flag."""
 
 import asyncio
+import gc
 import sqlite3
 import time
 from pathlib import Path
@@ -8,7 +9,7 @@ from pathlib import Path
 from nocwatch_tui.engine.loop_lag import SUSPECT_LAG_MS, LoopLagMonitor
 from nocwatch_tui.engine.prober import Prober
 from nocwatch_tui.engine.report import build_report
-from nocwatch_tui.engine.runtime import EVENT_LOOP_ENV, event_loop_factory
+from nocwatch_tui.engine.runtime import EVENT_LOOP_ENV, Engine, event_loop_factory
 from nocwatch_tui.engine.sample import Sample
 from nocwatch_tui.engine.scheduler import Scheduler
 from nocwatch_tui.engine.store import _MIGRATIONS, Store, StoredTarget, now_ms
@@ -148,3 +149,21 @@ async def test_older_database_gains_the_suspect_column(db_path: Path) -> None:
 def test_event_loop_setting_keeps_asyncio(monkeypatch) -> None:
     monkeypatch.setenv(EVENT_LOOP_ENV, "asyncio")
     assert event_loop_factory() is None
+
+
+async def test_engine_freezes_its_startup_objects(store: Store) -> None:
+    engine = Engine(store)
+    stop = asyncio.Event()
+    gc.unfreeze()
+    task = asyncio.create_task(engine.run(stop))
+    try:
+        for _ in range(50):
+            if gc.get_freeze_count():
+                break
+            await asyncio.sleep(0.02)
+        frozen = gc.get_freeze_count()
+    finally:
+        stop.set()
+        await task
+        gc.unfreeze()
+    assert frozen > 0
