@@ -581,7 +581,7 @@ def goals_table(
             "median bias vs curl, absolute, 100/s + console (ms)",
             None if bias is None else abs(bias),
             both(1.0, None if bb_bias is None else abs(bb_bias)),
-            f"≤ 1 and ≤ blackbox (±{_ms(bb_bias, 2)})",
+            f"≤ 1 and ≤ blackbox's {_ms(None if bb_bias is None else abs(bb_bias), 2)}",
         ),
         (
             "p99 − p50, same run (ms)",
