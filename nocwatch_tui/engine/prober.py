@@ -6,11 +6,12 @@ SNI, so that `dns` time is never blamed on the server. The other phases come
 from httpcore's `trace` extension. One `asyncio.timeout` covers the whole
 probe, redirects included, so a probe never outlives `timeout_s`.
 
-Latency runs from the start of the probe to the last byte of the body read,
-less the time the process spends building each request before its connection
-is opened (the `local` time between resolving and `connect_tcp.started`):
-that is the prober's own work, not the network's, and it is the part that
-grows when the process is busy. Closing the connection happens after the end.
+Latency runs from the start of the probe to the last byte of the body read.
+It leaves out the time the process spends building each request before its
+connection opens (the `local` time between resolving and
+`connect_tcp.started`), because that is the prober's own work, not the
+network's, and it grows when the process is busy. The connection is closed
+after latency ends.
 
 `Prober.warm_up` makes one request to a loopback listener of its own before
 any probe, because httpcore imports its async backend (anyio) on the first

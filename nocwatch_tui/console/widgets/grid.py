@@ -1,10 +1,10 @@
 """The target grid: one row per target with status, latency, sparklines and loss.
 
 Every cell update makes a DataTable repaint all of its visible cells, so new
-samples only mark rows as changed; the changed rows that are on screen are
-rewritten together, at most once every FLUSH_EVERY_S, and the others when they
-scroll into view. With thousands of targets this keeps the console's work to
-the rows a person can see.
+samples only mark rows as changed. The changed rows that are on screen are
+rewritten together, at most once every FLUSH_EVERY_S. The others are rewritten
+when they scroll into view, so with thousands of targets the console only
+works on the rows a person can see.
 """
 
 import time
