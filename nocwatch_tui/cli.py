@@ -254,11 +254,11 @@ def _load_targets(path: Path | None) -> list[Target] | None:
 
 
 def _run_serve(args: argparse.Namespace) -> int:
-    from nocwatch_tui.engine.runtime import serve
+    from nocwatch_tui.engine.runtime import run_serve
 
     _configure_logging(args.verbose)
     targets = _load_targets(args.targets)
-    asyncio.run(serve(args.db, targets, _settings(args)))
+    run_serve(args.db, targets, _settings(args))
     return EXIT_OK
 
 

@@ -80,6 +80,7 @@ async def main_loaded(pilot: Pilot[None]) -> None:
             and log
             and grid.first().row_count == 5
             and "22 ms" in str(grid.first().get_row_at(4))
+            and "down" in str(grid.first().get_row_at(1)[0])
             and log.first().row_count == 3
         ):
             return

@@ -37,6 +37,9 @@ LAB_START_TIMEOUT_S = 15.0
 LIVE_HEARTBEAT_MS = 5_000
 DEMO_INTERVAL_S = 2.0
 DEMO_TIMEOUT_S = 1.5
+# The console runs at this much lower CPU priority than the engine, so that on
+# a busy machine the kernel runs a probe's wake-up before a repaint.
+CONSOLE_NICENESS = 10
 
 
 class ConsoleLookError(Exception):
@@ -152,6 +155,14 @@ def _stop_process(child: subprocess.Popen[bytes]) -> None:
         child.wait()
 
 
+def yield_cpu_to_engine() -> None:
+    """Lower this process's CPU priority; call it after starting the engine, which keeps its own."""
+    try:
+        os.nice(CONSOLE_NICENESS)
+    except OSError as error:
+        log.warning("cannot lower the console's CPU priority: %s", error)
+
+
 def run_console(
     db_path: Path,
     targets: Sequence[Target] | None,
@@ -179,9 +190,11 @@ def run_console(
         wall=look.wall,
     )
     if engine_running:
+        yield_cpu_to_engine()
         app.run()
         return 0
     with _engine_process(db_path, settings_path, log_path):
+        yield_cpu_to_engine()
         app.run()
     return 0
 

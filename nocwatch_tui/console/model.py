@@ -64,6 +64,10 @@ class TargetView:
             95,
         )
 
+    def suspects(self) -> list[bool]:
+        """Return, for each of the newest samples, whether the engine flagged it suspect."""
+        return [sample.suspect for sample in self.recent]
+
     def latencies(self) -> list[float | None]:
         """Return the newest samples' latencies, None for each failed probe."""
         return [sample.latency_ms if sample.passed else None for sample in self.recent]

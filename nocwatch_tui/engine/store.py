@@ -114,15 +114,16 @@ _MIGRATIONS: tuple[str, ...] = (
     CREATE TRIGGER targets_deleted AFTER DELETE ON targets
         BEGIN UPDATE targets_revision SET revision = revision + 1 WHERE id = 1; END;
     """,
+    "ALTER TABLE samples ADD COLUMN suspect INTEGER NOT NULL DEFAULT 0;",
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 
 _SAMPLE_COLUMNS = (
     "target_id, started_at_ms, error, error_detail, status_code, latency_ms, dns_ms,"
-    " connect_ms, tls_ms, ttfb_ms, transfer_ms, loop_lag_ms, slip_ms"
+    " connect_ms, tls_ms, ttfb_ms, transfer_ms, loop_lag_ms, slip_ms, suspect"
 )
 _WINDOW_COLUMNS = (
-    "started_at_ms, error, latency_ms, dns_ms, connect_ms, tls_ms, ttfb_ms, transfer_ms"
+    "started_at_ms, error, latency_ms, dns_ms, connect_ms, tls_ms, ttfb_ms, transfer_ms, suspect"
 )
 
 
@@ -216,6 +217,7 @@ def _sample_from_row(row: Sequence[Any]) -> Sample:
         transfer_ms=row[10],
         loop_lag_ms=row[11],
         slip_ms=row[12],
+        suspect=bool(row[13]),
     )
 
 
@@ -234,6 +236,7 @@ def _sample_values(sample: Sample) -> tuple[Any, ...]:
         sample.transfer_ms,
         sample.loop_lag_ms,
         sample.slip_ms,
+        int(sample.suspect),
     )
 
 
@@ -510,7 +513,7 @@ class Store:
         async with self._transaction():
             await self._db.executemany(
                 f"INSERT INTO samples ({_SAMPLE_COLUMNS})"
-                " SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
+                " SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
                 " WHERE EXISTS (SELECT 1 FROM targets WHERE id = ?)",
                 [(*_sample_values(sample), sample.target_id) for sample in samples],
             )
@@ -548,7 +551,7 @@ class Store:
             (target_id, since_ms, until_ms),
         ) as cursor:
             rows = await cursor.fetchall()
-        return [SampleRow(*row) for row in rows]
+        return [SampleRow._make((*row[:8], bool(row[8]))) for row in rows]
 
     async def samples_since(self, since_ms: int) -> list[Sample]:
         """Return every sample started at or after `since_ms`, in start order per target."""

@@ -258,7 +258,8 @@ class MainScreen(Screen[None]):
         )
 
     def on_resize(self) -> None:
-        self._rebuild_grid()
+        if self.query_one(TargetGrid).widths_changed():
+            self._rebuild_grid()
         if self._incidents_loaded:
             self._show_incidents()
 

@@ -1,12 +1,20 @@
 """The target grid: one row per target with status, latency, sparklines and loss.
 
 Wider terminals also get a p95 column and a tags column.
+
+Every cell update makes a DataTable repaint all of its visible cells, so new
+samples only mark rows as changed. The changed rows that are on screen are
+rewritten together, at most once every FLUSH_EVERY_S. The others are rewritten
+when they scroll into view, so with thousands of targets the console only
+works on the rows a person can see.
 """
 
+import time
 from dataclasses import dataclass
 
 from rich.style import Style
 from rich.text import Text
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 
 from nocwatch_tui.console.model import TargetView
@@ -19,6 +27,7 @@ from nocwatch_tui.i18n import _
 NO_DATA = "—"
 CELL_PADDING = 1
 MUTED_MARK = "⊘"  # before the mute time left, in the name cell
+FLUSH_EVERY_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -109,6 +118,13 @@ class TargetGrid(DataTable[Text]):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True, cell_padding=CELL_PADDING)
         self._widths: dict[str, int] = {}
+        self._views: dict[str, TargetView] = {}
+        self._changed: set[str] = set()
+        self._flush_pending = False
+        self._last_flush = 0.0
+
+    def on_mount(self) -> None:
+        self.watch(self, "scroll_y", self._scrolled, init=False)
 
     def build(self, views: list[TargetView], sort_key: SortKey = SortKey.NAME) -> None:
         """Replace every row and size the columns to the current width."""
@@ -118,11 +134,13 @@ class TargetGrid(DataTable[Text]):
         sorted_column, mark = _sorted_column(sort_key, {column.key for column in columns})
         cursor_key = self._cursor_key()
         self.clear(columns=True)
+        self._views = {str(view.stored.id): view for view in views}
+        self._changed.clear()
         for column in columns:
             label = column.label + (mark if column.key == sorted_column else "")
             self.add_column(Text(label), width=self._widths[column.key], key=column.key)
-        for view in views:
-            self.add_row(*self._cells(view).values(), key=str(view.stored.id))
+        for key, view in self._views.items():
+            self.add_row(*self._cells(view).values(), key=key)
         if cursor_key is not None and cursor_key in self.rows:
             self.move_cursor(row=self.get_row_index(cursor_key))
 
@@ -141,6 +159,10 @@ class TargetGrid(DataTable[Text]):
         if key in self.rows:
             self.move_cursor(row=self.get_row_index(key))
 
+    def widths_changed(self) -> bool:
+        """Tell whether the current width gives other column widths than the last build."""
+        return column_widths(self.size.width or self.app.size.width) != self._widths
+
     def _cursor_key(self) -> str | None:
         if not self.row_count:
             return None
@@ -148,32 +170,71 @@ class TargetGrid(DataTable[Text]):
         return row_key.value
 
     def refresh_target(self, view: TargetView) -> None:
-        """Rewrite the cells of one target's row."""
+        """Mark one target's row as changed; it is rewritten at the next flush."""
         row_key = str(view.stored.id)
         if row_key not in self.rows:
             return
-        for column_key, cell in self._cells(view).items():
-            self.update_cell(row_key, column_key, cell)
+        self._views[row_key] = view
+        self._changed.add(row_key)
+        if self._flush_pending:
+            return
+        self._flush_pending = True
+        wait_s = self._last_flush + FLUSH_EVERY_S - time.monotonic()
+        if wait_s > 0:
+            self.set_timer(wait_s, self._flush)
+        else:
+            self.call_later(self._flush)
+
+    def _flush(self) -> None:
+        """Rewrite the changed rows that are on screen."""
+        self._flush_pending = False
+        self._last_flush = time.monotonic()
+        self._write_visible_rows()
+
+    def _scrolled(self) -> None:
+        self._write_visible_rows()
+
+    def _write_visible_rows(self) -> None:
+        if not self._changed or not self.row_count:
+            return
+        # One row per line: the rows from the scroll offset to the bottom edge,
+        # with one more on each side in case the header shifts them.
+        first = max(0, int(self.scroll_y) - 1)
+        last = min(self.row_count, first + self.size.height + 2)
+        for index in range(first, last):
+            row_key, _column = self.coordinate_to_cell_key(Coordinate(index, 0))
+            key = row_key.value
+            if key is not None and key in self._changed:
+                self._changed.discard(key)
+                for column_key, cell in self._cells(self._views[key]).items():
+                    self.update_cell(key, column_key, cell)
 
     def _cells(self, view: TargetView) -> dict[str, Text]:
         variables = self.app.theme_variables
         last = view.last
         error_colour = theme_colour(variables, "error")
         error_style = Style(color=error_colour.rich_color if error_colour else None)
+        warning_colour = theme_colour(variables, "warning")
+        suspect_style = Style(color=warning_colour.rich_color if warning_colour else None)
 
         latencies = view.latencies()
-        latency_spark = Text(sparkline(latencies, self._widths.get("latency", 12)))
+        latency_width = self._widths.get("latency", 12)
+        latency_spark = Text(sparkline(latencies, latency_width))
         jitter_spark = Text(sparkline(latency_deltas(latencies), self._widths.get("jitter", 7)))
+        mark_suspect(latency_spark, view.suspects(), suspect_style)
         for spark in (latency_spark, jitter_spark):
             spark.highlight_words([FAILURE_MARK], style=error_style)
 
         error = Text(
             "" if last is None or last.error is None else str(last.error), style=error_style
         )
+        last_text = Text(format_ms(last.latency_ms if last else None), justify="right")
+        if last is not None and last.suspect:
+            last_text.stylize(suspect_style)
         cells = {
             "status": status_text(view.status, variables),
             "name": self._name_cell(view),
-            "last": Text(format_ms(last.latency_ms if last else None), justify="right"),
+            "last": last_text,
             "p95": Text(format_ms(view.p95_ms), justify="right"),
             "latency": latency_spark,
             "jitter": jitter_spark,
@@ -200,3 +261,12 @@ class TargetGrid(DataTable[Text]):
         cell.append(" ")
         cell.append(suffix, style=Style(color=muted_colour.rich_color if muted_colour else None))
         return cell
+
+
+def mark_suspect(spark: Text, suspects: list[bool], style: Style) -> None:
+    """Colour the bars of suspect samples in a right-aligned sparkline of the same samples."""
+    shown = suspects[-len(spark) :] if len(spark) else []
+    offset = len(spark) - len(shown)
+    for index, suspect in enumerate(shown):
+        if suspect:
+            spark.stylize(style, offset + index, offset + index + 1)
