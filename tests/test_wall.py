@@ -178,7 +178,11 @@ def tile_of(app: NocWatchApp, name: str) -> WallTile:
 
 
 def tile_bottom(app: NocWatchApp, name: str) -> str:
-    return str(tile_of(app, name).query_one(".tile-incident", Static).render())
+    """Return the incident line of a target's tile, or "" before the tile exists."""
+    tiles = [tile for tile in app.screen.query(WallTile) if tile.target_name == name]
+    if not tiles:
+        return ""
+    return str(tiles[0].query_one(".tile-incident", Static).render())
 
 
 async def test_wall_tile_shows_open_incident(console_db: Path) -> None:
