@@ -351,8 +351,20 @@ def _run_lab(args: argparse.Namespace) -> int:
     from nocwatch_tui.lab import ALL_SERVERS, serve_lab
 
     names = list(ALL_SERVERS)
-    if args.only:
+    if args.flap_period <= 0:
+        raise UsageError(
+            _("invalid --flap-period {value:g}: use a number of seconds above 0").format(
+                value=args.flap_period
+            )
+        )
+    if args.only is not None:
         names = [name.strip() for name in args.only.split(",") if name.strip()]
+        if not names:
+            raise UsageError(
+                _("--only names no lab server; choose from: {choices}").format(
+                    choices=", ".join(ALL_SERVERS)
+                )
+            )
         unknown = [name for name in names if name not in ALL_SERVERS]
         if unknown:
             raise UsageError(

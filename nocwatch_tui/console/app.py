@@ -1,6 +1,8 @@
 """The NOC Watch Textual application."""
 
+import asyncio
 import logging
+import signal
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import ClassVar, Literal
@@ -80,6 +82,11 @@ class NocWatchApp(App[None]):
         return self._store
 
     async def on_mount(self) -> None:
+        # SIGTERM or a hang-up quits like `q`, so the terminal is restored and
+        # the console's own engine is stopped after writing its samples.
+        loop = asyncio.get_running_loop()
+        for signal_number in (signal.SIGTERM, signal.SIGHUP):
+            loop.add_signal_handler(signal_number, self.exit)
         self._apply_themes()
         self._apply_keymap()
         self._store = await Store.open(self.db_path, create=False)

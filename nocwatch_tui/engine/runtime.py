@@ -24,6 +24,8 @@ from nocwatch_tui.engine.writer import SampleWriter
 log = logging.getLogger("nocwatch.engine")
 
 HEARTBEAT_S = 1.0
+# A hang-up of the terminal stops the engine as cleanly as SIGTERM does.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 RETRY_DELAY_S = 1.0
 # `asyncio` keeps the engine on Python's own event loop even where uvloop is installed.
 EVENT_LOOP_ENV = "NOCWATCH_EVENT_LOOP"
@@ -149,12 +151,12 @@ async def serve(db_path: Path, targets: Sequence[Target] | None, settings: Setti
         await import_if_empty(store, targets)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
-        for signal_number in (signal.SIGINT, signal.SIGTERM):
+        for signal_number in STOP_SIGNALS:
             loop.add_signal_handler(signal_number, stop.set)
         try:
             await Engine(store, settings).run(stop)
         finally:
-            for signal_number in (signal.SIGINT, signal.SIGTERM):
+            for signal_number in STOP_SIGNALS:
                 with contextlib.suppress(ValueError, RuntimeError):
                     loop.remove_signal_handler(signal_number)
     finally:
