@@ -39,6 +39,7 @@ async def wait_loaded(pilot: Pilot[None], app: NocWatchApp) -> None:
             grid_of(app).row_count == 5
             and row_text(app, "steady")[2] == "22 ms"
             and incident_table(app).row_count == 3
+            and row_text(app, "down")[0] == "✖ down"
         )
 
     assert await wait_for(pilot, loaded)

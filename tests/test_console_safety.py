@@ -55,11 +55,13 @@ async def fill(
         await store.close()
 
 
-def cells(app: NocWatchApp, name: str) -> list[Text]:
+def cells(app: NocWatchApp, name: str) -> dict[str, Text]:
+    """Return a target's row by column key, since the columns shown depend on the width."""
     grid = app.screen.query_one(TargetGrid)
+    keys = [str(column.key.value) for column in grid.ordered_columns]
     for row_key in grid.rows:
-        row = grid.get_row(row_key)
-        if row[1].plain == name:
+        row = dict(zip(keys, grid.get_row(row_key), strict=True))
+        if row["name"].plain == name:
             return row
     raise AssertionError(f"no row for {name!r}")
 
@@ -69,7 +71,7 @@ def samples_shown(app: NocWatchApp) -> bool:
     if not app.screen.query(TargetGrid) or app.screen.query_one(TargetGrid).row_count != 6:
         return False
     # All samples arrive in one message, so one filled cell means all of them are in.
-    return cells(app, "escape")[6].plain != ""
+    return cells(app, "escape")["error"].plain != ""
 
 
 async def wait_for_rows(pilot: Pilot[None], app: NocWatchApp) -> bool:
@@ -86,8 +88,8 @@ async def test_markup_names_shown_literally(tmp_path: Path) -> None:
     app = NocWatchApp(db)
     async with app.run_test(size=(80, 24)) as pilot:
         assert await wait_for_rows(pilot, app)
-        bold = cells(app, "[bold red]x[/]")[1]
-        click = cells(app, "[@click=app.quit]q[/]")[1]
+        bold = cells(app, "[bold red]x[/]")["name"]
+        click = cells(app, "[@click=app.quit]q[/]")["name"]
         await pilot.click(TargetGrid, offset=(16, 2))
         await pilot.pause()
         still_running = app.is_running
@@ -104,7 +106,7 @@ async def test_escape_sequence_in_error_shown_escaped(tmp_path: Path) -> None:
     app = NocWatchApp(db)
     async with app.run_test(size=(160, 24)) as pilot:
         assert await wait_for_rows(pilot, app)
-        error = cells(app, "escape")[6]
+        error = cells(app, "escape")["error"]
     assert error.plain.startswith("protocol ")
     assert "\x1b" not in error.plain
     assert "\\x1b[2J\\x1b[31mboom[/] [@click=app.quit]x[/]" in error.plain
@@ -116,10 +118,10 @@ async def test_certificate_days_and_warning(tmp_path: Path) -> None:
     app = NocWatchApp(db)
     async with app.run_test(size=(80, 24)) as pilot:
         assert await wait_for_rows(pilot, app)
-        expiring = cells(app, "expiring")[7]
-        fresh = cells(app, "fresh")[7]
-        untested = cells(app, "untested")[7]
-        plain_http = cells(app, "escape")[7]
+        expiring = cells(app, "expiring")["cert"]
+        fresh = cells(app, "fresh")["cert"]
+        untested = cells(app, "untested")["cert"]
+        plain_http = cells(app, "escape")["cert"]
         warning = app.theme_variables["warning"]
     assert expiring.plain == "5d"
     assert [span.style.color.name for span in expiring.spans] == [warning.lower()]

@@ -72,8 +72,10 @@ async def test_sigkill_loses_no_committed_sample(tmp_path: Path) -> None:
             process = await asyncio.create_subprocess_exec(
                 *command, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
             )
-            # Kill at a random moment once this process has committed something.
-            await wait_for_more_samples(db, len(acknowledged))
+            # Kill at a random moment once this process has committed about one
+            # probe of each target: the engine warms up before its first probe,
+            # so a kill right after the first commit would test little writing.
+            await wait_for_more_samples(db, len(acknowledged) + TARGETS)
             await asyncio.sleep(rng.uniform(0.0, 0.5))
             visible = visible_sample_ids(db)
             acknowledged |= visible

@@ -27,6 +27,7 @@ REPORT_FIELDS = {
     "errors",
     "last_error",
     "last_sample_at",
+    "suspect_samples",
 }
 
 

@@ -4,6 +4,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from nocwatch_tui.engine.sample import Sample
+from nocwatch_tui.engine.stats import percentile
 from nocwatch_tui.engine.status import TargetStatus, target_status
 from nocwatch_tui.engine.store import StoredTarget
 
@@ -58,6 +59,22 @@ class TargetView:
             if sample.cert_days_left is not None:
                 return sample.cert_days_left
         return None
+
+    @property
+    def p95_ms(self) -> float | None:
+        """Return the p95 latency of the window's passed probes, or None without any."""
+        return percentile(
+            [
+                sample.latency_ms
+                for sample in self.window
+                if sample.passed and sample.latency_ms is not None
+            ],
+            95,
+        )
+
+    def suspects(self) -> list[bool]:
+        """Return, for each of the newest samples, whether the engine flagged it suspect."""
+        return [sample.suspect for sample in self.recent]
 
     def latencies(self) -> list[float | None]:
         """Return the newest samples' latencies, None for each failed probe."""

@@ -49,6 +49,7 @@ def _target_entry(name: str, url: str, status: str, stats: WindowStats) -> dict[
         "errors": stats.errors,
         "last_error": stats.last_error,
         "last_sample_at": iso_utc(stats.last_sample_at_ms),
+        "suspect_samples": stats.suspect_samples,
     }
 
 

@@ -2,11 +2,12 @@
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import signal
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from nocwatch_tui.engine.detector import Detector
@@ -23,9 +24,13 @@ from nocwatch_tui.engine.writer import SampleWriter
 log = logging.getLogger("nocwatch.engine")
 
 HEARTBEAT_S = 1.0
+# A hang-up of the terminal stops the engine as cleanly as SIGTERM does.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 RETRY_DELAY_S = 1.0
 STOP_WRITE_TIMEOUT_S = 10.0
 """How long a stopping engine keeps retrying to write its pending samples."""
+# `asyncio` keeps the engine on Python's own event loop even where uvloop is installed.
+EVENT_LOOP_ENV = "NOCWATCH_EVENT_LOOP"
 
 
 async def import_if_empty(store: Store, targets: Sequence[Target] | None) -> None:
@@ -52,6 +57,15 @@ class Engine:
         """Run until `stop` is set, then write the pending samples within STOP_WRITE_TIMEOUT_S."""
         log.info("engine started on %s (pid %d)", self.store.path, os.getpid())
         await self._restore_detection()
+        try:
+            await self.prober.warm_up()
+        except OSError as error:
+            log.warning("prober warm-up failed, the first probe may read high: %s", error)
+        # What exists now (modules, transports, settings) lives as long as the
+        # engine. Taking it out of the cyclic collector's reach keeps the older
+        # generations' collections short: in the benchmark at 200 probes/s a
+        # full collection otherwise stalled the loop for up to 100 ms.
+        gc.freeze()
         lag_task = asyncio.create_task(self.loop_lag.run())
         writer_task = asyncio.create_task(self.writer.run())
         heartbeat_task = asyncio.create_task(self._heartbeat())
@@ -155,13 +169,39 @@ async def serve(db_path: Path, targets: Sequence[Target] | None, settings: Setti
         await import_if_empty(store, targets)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
-        for signal_number in (signal.SIGINT, signal.SIGTERM):
+        # Logged once the database has opened, so that a database refused at
+        # start-up gives its one-line message alone.
+        log.info("event loop: %s", type(loop).__module__.split(".")[0])
+        for signal_number in STOP_SIGNALS:
             loop.add_signal_handler(signal_number, stop.set)
         try:
             await Engine(store, settings).run(stop)
         finally:
-            for signal_number in (signal.SIGINT, signal.SIGTERM):
+            for signal_number in STOP_SIGNALS:
                 with contextlib.suppress(ValueError, RuntimeError):
                     loop.remove_signal_handler(signal_number)
     finally:
         await store.close()
+
+
+def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """Return uvloop's loop factory where uvloop is installed and not turned off, else None.
+
+    uvloop (the optional `fast` extra) spends less CPU per probe, which leaves
+    the loop idle more often when a response arrives; docs/benchmarks.md has
+    the figures.
+    """
+    if os.environ.get(EVENT_LOOP_ENV, "").strip().lower() == "asyncio":
+        return None
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+    return factory
+
+
+def run_serve(db_path: Path, targets: Sequence[Target] | None, settings: Settings) -> None:
+    """Run `serve` to the end on the best event loop available."""
+    with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+        runner.run(serve(db_path, targets, settings))

@@ -46,6 +46,7 @@ class Sample:
     slip_ms: float | None = None
     cert_days_left: float | None = None
     """Days until the leaf certificate of an https target expires, negative once expired."""
+    suspect: bool = False  # the event loop lagged more than SUSPECT_LAG_MS during the probe
 
     @property
     def passed(self) -> bool:

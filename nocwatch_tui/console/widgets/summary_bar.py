@@ -53,6 +53,8 @@ def engine_text(status: EngineStatus | None, mode: str, now_ms: int) -> str:
 class SummaryBar(Static):
     """Counts of targets by status and the engine's health, on one line."""
 
+    _shown: Text | None = None
+
     def show(
         self,
         window_label: str,
@@ -80,4 +82,7 @@ class SummaryBar(Static):
             printable(engine_text(engine, mode, now_ms)),
             style=Style(color=colour.rich_color, bold=True) if colour else "",
         )
-        self.update(line)
+        # An unchanged line is not set again: every update lays the screen out anew.
+        if line != self._shown:
+            self._shown = line
+            self.update(line)
