@@ -4,7 +4,9 @@ Name resolution runs as a separate, timed step, and the request then goes to
 the resolved address with the original name in the `Host` header and in TLS
 SNI, so that `dns` time is never blamed on the server. The other phases come
 from httpcore's `trace` extension. One `asyncio.timeout` covers the whole
-probe, redirects included, so a probe never outlives `timeout_s`.
+probe, redirects included, so a probe never outlives `timeout_s`. A redirect
+to another origin (scheme, host or port) gets none of the target's configured
+headers, since their values are secrets meant for the target's own server.
 
 Latency runs from the start of the probe to the last byte of the body read.
 It leaves out the time the process spends building each request before its
@@ -51,6 +53,7 @@ _DEFAULT_HEADERS = {
     "Accept-Encoding": "identity",
     "User-Agent": f"nocwatch/{__version__}",
 }
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 _SECONDS_PER_DAY = 86_400
 
 # OpenSSL verification codes (X509_V_ERR_*), grouped by the check that failed.
@@ -217,6 +220,12 @@ def _status_detail(status_code: int, retry_after: str | None) -> str:
     return _short(f"HTTP {status_code}, Retry-After {retry_after}")
 
 
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    """Return the scheme, host and port that decide whether two URLs share an origin."""
+    scheme = url.scheme.lower()
+    return scheme, url.host.lower(), url.port or _DEFAULT_PORTS.get(scheme)
+
+
 async def _answer_no_content(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     """Answer one request with 204 and close: the warm-up's loopback listener."""
     try:
@@ -347,9 +356,11 @@ class Prober:
     async def _request_chain(self, target: Target, clock: _PhaseClock) -> int:
         """Send the request and follow redirects; return the final status code."""
         url = httpx.URL(target.url)
+        target_origin = _origin(url)
         method = target.method
         for _hop in range(MAX_REDIRECTS + 1):
-            reply = await self._exchange(target, method, url, clock)
+            same_origin = _origin(url) == target_origin
+            reply = await self._exchange(target, method, url, clock, same_origin=same_origin)
             status_code, body = reply.status_code, reply.body
             location, retry_after = reply.location, reply.retry_after
             if status_code in _REDIRECT_CODES and location and target.follow_redirects:
@@ -384,15 +395,25 @@ class Prober:
         return next_url.copy_with(username=None, password=None)
 
     async def _exchange(
-        self, target: Target, method: str, url: httpx.URL, clock: _PhaseClock
+        self,
+        target: Target,
+        method: str,
+        url: httpx.URL,
+        clock: _PhaseClock,
+        *,
+        same_origin: bool,
     ) -> _Reply:
-        """Make one request on a new connection and read at most MAX_BODY_BYTES of the body."""
+        """Make one request on a new connection and read at most MAX_BODY_BYTES of the body.
+
+        The target's configured headers go only to the target's own origin.
+        """
         port = url.port or (443 if url.scheme == "https" else 80)
         address = await self._resolve(url.host, port, target.ip_family, clock)
         clock.stage = "connect"
         clock.prepare_start_ns = time.perf_counter_ns()
 
-        headers = {**_DEFAULT_HEADERS, **target.headers, "Host": url.netloc.decode()}
+        configured = target.headers if same_origin else {}
+        headers = {**_DEFAULT_HEADERS, **configured, "Host": url.netloc.decode()}
         extensions: dict[str, Any] = {"trace": clock.trace}
         if url.scheme == "https" and not _is_ip_literal(url.host):
             extensions["sni_hostname"] = url.host
