@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 import platformdirs
@@ -131,7 +132,19 @@ def build_parser() -> argparse.ArgumentParser:
         "report", parents=[common], help=_("print per-target window statistics")
     )
     report.add_argument(
-        "--format", choices=["table", "json"], default="table", help=_("output format")
+        "--format", choices=["table", "json", "csv"], default="table", help=_("output format")
+    )
+    report.add_argument(
+        "--from",
+        dest="from_time",
+        metavar="TIME",
+        help=_("start of a past window, ISO 8601 in UTC such as 2026-12-01T00:00:00Z"),
+    )
+    report.add_argument(
+        "--to",
+        dest="to_time",
+        metavar="TIME",
+        help=_("end of the window, ISO 8601 in UTC (default: --from plus --window, or now)"),
     )
     return parser
 
@@ -184,11 +197,48 @@ def _run_serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _run_report(args: argparse.Namespace) -> int:
-    from nocwatch_tui.engine.report import build_report, format_json, format_table
-    from nocwatch_tui.engine.store import Store
+def parse_utc(text: str, option: str) -> int:
+    """Parse an ISO 8601 time into UTC epoch milliseconds; no offset means UTC."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(
+            _(
+                "{option} {value!r}: not an ISO 8601 time; use a form like 2026-12-01T00:00:00Z"
+            ).format(option=option, value=text)
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)
 
-    _settings(args)  # an invalid settings file is reported even where no value is used
+
+def report_span(args: argparse.Namespace, now: int) -> tuple[int, int]:
+    """Return the report window's length in seconds and its end, from --window, --from and --to."""
+    window_s = WINDOWS_S[args.window]
+    from_ms = None if args.from_time is None else parse_utc(args.from_time, "--from")
+    to_ms = None if args.to_time is None else parse_utc(args.to_time, "--to")
+    if from_ms is not None and to_ms is not None:
+        if to_ms <= from_ms:
+            raise UsageError(
+                _("--to {to} is not after --from {start}; swap them or pick other times").format(
+                    to=args.to_time, start=args.from_time
+                )
+            )
+        return (to_ms - from_ms) // 1000, from_ms + (to_ms - from_ms) // 1000 * 1000
+    if from_ms is not None:
+        return window_s, from_ms + window_s * 1000
+    return window_s, now if to_ms is None else to_ms
+
+
+def _run_report(args: argparse.Namespace) -> int:
+    from nocwatch_tui.engine.report import build_report, format_csv, format_json, format_table
+    from nocwatch_tui.engine.store import Store, now_ms
+
+    settings = _settings(args)
+    window_s, until_ms = report_span(args, now_ms())
+    if window_s <= 0:
+        raise UsageError(_("--from and --to are less than a second apart; widen the window"))
+    formats = {"json": format_json, "csv": format_csv, "table": format_table}
     if not args.db.exists():
         raise UsageError(
             _("{path}: database not found; pass --db or run `nocwatch serve` first").format(
@@ -199,10 +249,10 @@ def _run_report(args: argparse.Namespace) -> int:
     async def report_text() -> str:
         store = await Store.open(args.db, create=False)
         try:
-            report = await build_report(store, WINDOWS_S[args.window])
+            report = await build_report(store, window_s, until_ms, settings.retention)
         finally:
             await store.close()
-        return format_json(report) if args.format == "json" else format_table(report)
+        return formats[args.format](report)
 
     print(asyncio.run(report_text()))
     return EXIT_OK

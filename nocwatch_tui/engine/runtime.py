@@ -10,6 +10,7 @@ from pathlib import Path
 
 from nocwatch_tui.engine.loop_lag import LoopLagMonitor
 from nocwatch_tui.engine.prober import Prober
+from nocwatch_tui.engine.retention import Retention
 from nocwatch_tui.engine.scheduler import Scheduler
 from nocwatch_tui.engine.settings import Settings
 from nocwatch_tui.engine.store import EngineStatus, Store, now_ms
@@ -46,10 +47,20 @@ class Engine:
         lag_task = asyncio.create_task(self.loop_lag.run())
         writer_task = asyncio.create_task(self.writer.run())
         heartbeat_task = asyncio.create_task(self._heartbeat())
+        # Retention has its own connection, so its transactions never interleave
+        # with the writer's on one connection; SQLite's lock orders the two.
+        retention_store = await Store.open(self.store.path)
+        retention_task = asyncio.create_task(
+            Retention(retention_store, self.settings.retention).run()
+        )
         try:
             await stop.wait()
         finally:
             heartbeat_task.cancel()
+            retention_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await retention_task
+            await retention_store.close()
             await self.scheduler.stop()
             self.writer.stop()
             await writer_task
