@@ -52,6 +52,8 @@ async def test_grid_shows_status_latency_and_loss(console_db: Path) -> None:
     app = NocWatchApp(console_db)
     async with app.run_test(size=(80, 24)) as pilot:
         assert await wait_for(pilot, lambda: grid_of(app).row_count == 5)
+        # Loss comes from the window statistics feed, a moment after the rows.
+        assert await wait_for(pilot, lambda: row_text(app, "down")[5] != "—")
         steady = row_text(app, "steady")
         assert steady[0] == "● up"
         assert steady[2] == "22 ms"
@@ -117,5 +119,6 @@ def test_grid_snapshot_80x24(console_db: Path, snap_compare) -> None:
 
     async def populated(pilot: Pilot[None]) -> None:
         await wait_for(pilot, lambda: grid_of(app).row_count == 5)
+        await wait_for(pilot, lambda: row_text(app, "steady")[5] == "0%")
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=populated)

@@ -1,15 +1,17 @@
 """The NOC Watch Textual application."""
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar, Literal
 
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.reactive import reactive
 
 from nocwatch_tui.console.screens.main import MainScreen
 from nocwatch_tui.engine.settings import Settings
-from nocwatch_tui.engine.store import Store
-from nocwatch_tui.engine.windows import WINDOWS_S
+from nocwatch_tui.engine.store import Store, now_ms
+from nocwatch_tui.engine.windows import WINDOWS_S, step_window
 from nocwatch_tui.i18n import _
 
 EngineMode = Literal["own", "attached"]
@@ -23,7 +25,12 @@ class NocWatchApp(App[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", _("Quit"), id="quit"),
         Binding("question_mark", "help", _("Help"), id="help"),
+        Binding("left_square_bracket", "shorter_window", _("Window −"), id="shorter_window"),
+        Binding("right_square_bracket", "longer_window", _("Window +"), id="longer_window"),
     ]
+
+    window_s: reactive[int] = reactive(WINDOWS_S["15m"])
+    """Length of the statistics window every screen shows, in seconds."""
 
     def __init__(
         self,
@@ -33,11 +40,14 @@ class NocWatchApp(App[None]):
         operator: str = "operator",
         engine_mode: EngineMode = "attached",
         settings: Settings | None = None,
+        clock: Callable[[], int] = now_ms,
     ) -> None:
         super().__init__()
         self.settings = settings or Settings()
         self.db_path = db_path
-        self.window_s = WINDOWS_S[window]
+        self.set_reactive(NocWatchApp.window_s, WINDOWS_S[window])
+        # The current UTC time in epoch ms for window figures; tests fix it for snapshots.
+        self.clock = clock
         self.operator = operator
         self.engine_mode: EngineMode = engine_mode
         self._store: Store | None = None
@@ -57,6 +67,14 @@ class NocWatchApp(App[None]):
         if self._store is not None:
             await self._store.close()
             self._store = None
+
+    def action_shorter_window(self) -> None:
+        """Switch to the next shorter statistics window."""
+        self.window_s = step_window(self.window_s, -1)
+
+    def action_longer_window(self) -> None:
+        """Switch to the next longer statistics window."""
+        self.window_s = step_window(self.window_s, +1)
 
     def action_help(self) -> None:
         """Show or hide the panel that lists every key."""

@@ -6,7 +6,8 @@ import logging
 from textual.message_pump import MessagePump
 
 from nocwatch_tui.console.messages import EngineStatusRead, SamplesRead, TargetsRead
-from nocwatch_tui.engine.store import Store, now_ms
+from nocwatch_tui.console.model import SPARK_HISTORY
+from nocwatch_tui.engine.store import SampleRecord, Store
 
 log = logging.getLogger("nocwatch.console.feed")
 
@@ -14,15 +15,24 @@ SAMPLE_POLL_S = 0.25
 STATUS_EVERY = 4  # sample polls per target and engine status read
 
 
-async def run_feed(store: Store, window_s: int, receiver: MessagePump) -> None:
-    """Post the database's state to `receiver`, then every change, until cancelled."""
+async def run_feed(store: Store, receiver: MessagePump) -> None:
+    """Post the database's state to `receiver`, then every change, until cancelled.
+
+    At start each target's newest SPARK_HISTORY samples are read, whatever the
+    window; window figures come from the window statistics feed.
+    """
+    last_id = await store.last_sample_id()
     revision = await store.targets_revision()
-    receiver.post_message(TargetsRead(await store.list_targets()))
-    initial = await store.recent_samples(now_ms() - window_s * 1000)
-    last_id = initial[-1].id if initial else await store.last_sample_id()
+    targets = await store.list_targets()
+    receiver.post_message(TargetsRead(targets))
+    initial: list[SampleRecord] = []
+    for stored in targets:
+        records = await store.newest_samples(stored.id, SPARK_HISTORY)
+        # Later samples come from the poll below, so none is added twice.
+        initial += [record for record in records if record.id <= last_id]
+    initial.sort(key=lambda record: record.sample.started_at_ms)
     receiver.post_message(SamplesRead(initial))
     receiver.post_message(EngineStatusRead(await store.engine_status()))
-
     tick = 0
     while True:
         await asyncio.sleep(SAMPLE_POLL_S)
@@ -30,7 +40,6 @@ async def run_feed(store: Store, window_s: int, receiver: MessagePump) -> None:
         if records:
             last_id = records[-1].id
             receiver.post_message(SamplesRead(records))
-
         tick += 1
         if tick % STATUS_EVERY == 0:
             current = await store.targets_revision()

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
+from nocwatch_tui.engine.stats import WindowStats
 from nocwatch_tui.engine.store import EngineStatus, SampleRecord, StoredTarget
 
 
@@ -26,3 +27,11 @@ class EngineStatusRead(Message, bubble=False):
     """The engine's latest heartbeat, or None when no engine ever ran."""
 
     status: EngineStatus | None
+
+
+@dataclass
+class WindowStatsRead(Message, bubble=False):
+    """Every target's statistics over the current window, keyed by target id."""
+
+    window_s: int
+    stats: dict[int, WindowStats]

@@ -1,9 +1,10 @@
-"""The console's in-memory view of targets and their recent samples."""
+"""The console's in-memory view of targets: their newest samples and window statistics."""
 
 from collections import deque
 from dataclasses import dataclass, field
 
 from nocwatch_tui.engine.sample import Sample
+from nocwatch_tui.engine.stats import WindowStats
 from nocwatch_tui.engine.status import DOWN_AFTER, TargetStatus, status_from_recent
 from nocwatch_tui.engine.store import StoredTarget
 
@@ -12,24 +13,15 @@ SPARK_HISTORY = 60
 
 @dataclass
 class TargetView:
-    """A target and the samples the grid needs: the newest ones and the current window's."""
+    """A target, its newest samples for the sparklines and its current window's statistics."""
 
     stored: StoredTarget
     recent: deque[Sample] = field(default_factory=lambda: deque(maxlen=SPARK_HISTORY))
-    window: deque[Sample] = field(default_factory=deque)
+    stats: WindowStats | None = None
 
     def add(self, sample: Sample) -> None:
         """Add a new sample."""
         self.recent.append(sample)
-        self.window.append(sample)
-
-    def trim(self, since_ms: int) -> bool:
-        """Drop window samples older than `since_ms`; tell whether any were dropped."""
-        dropped = False
-        while self.window and self.window[0].started_at_ms < since_ms:
-            self.window.popleft()
-            dropped = True
-        return dropped
 
     @property
     def status(self) -> TargetStatus:
@@ -44,11 +36,8 @@ class TargetView:
 
     @property
     def loss_pct(self) -> float | None:
-        """Return the window's loss %, or None for an empty window."""
-        if not self.window:
-            return None
-        lost = sum(1 for sample in self.window if not sample.responded)
-        return lost / len(self.window) * 100
+        """Return the window's loss %, or None before it is computed or for an empty window."""
+        return None if self.stats is None else self.stats.loss_pct
 
     def latencies(self) -> list[float | None]:
         """Return the newest samples' latencies, None for each failed probe."""

@@ -480,15 +480,15 @@ class Store:
             row = await cursor.fetchone()
         return None if row is None else SampleRow(*row)
 
-    async def newest_samples(self, target_id: int, count: int) -> list[Sample]:
+    async def newest_samples(self, target_id: int, count: int) -> list[SampleRecord]:
         """Return a target's newest `count` samples, oldest first."""
         async with self._db.execute(
-            f"SELECT {_SAMPLE_COLUMNS} FROM samples WHERE target_id = ?"
+            f"SELECT id, {_SAMPLE_COLUMNS} FROM samples WHERE target_id = ?"
             " ORDER BY started_at_ms DESC LIMIT ?",
             (target_id, count),
         ) as cursor:
             rows = await cursor.fetchall()
-        return [_sample_from_row(row) for row in reversed(list(rows))]
+        return [SampleRecord(row[0], _sample_from_row(row[1:])) for row in reversed(list(rows))]
 
     async def recent_error_records(self, target_id: int, count: int) -> list[ErrorRecord]:
         """Return a target's newest `count` failed probes, newest first."""
