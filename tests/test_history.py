@@ -130,6 +130,37 @@ async def test_long_window_from_rollups_agrees_with_raw(db_path: Path) -> None:
         await store.close()
 
 
+async def test_days_roll_up_and_agree_with_raw(db_path: Path) -> None:
+    store, target_id = await filled_store(db_path, hours=52)
+    try:
+        now = BASE_MS + 52 * HOUR_MS + 10 * MINUTE_MS
+        await run_retention(store, now, RetentionSettings(raw_days=30))
+        first_day = BASE_MS // DAY_MS * DAY_MS + DAY_MS
+        # A window from the evening of the first day to the end of the third, which
+        # reads the second day whole from its day rollup.
+        since = BASE_MS + 7 * MINUTE_MS + 5_000
+        until = BASE_MS + 51 * HOUR_MS + 33 * MINUTE_MS
+
+        days = await store.rollups("day", target_id, 0, now)
+        exact = summarize(await store.window_rows(target_id, since, until))
+        estimate = summarize_rollup(await window_rollup(store, target_id, since, until))
+
+        assert [item.start_ms for item in days] == [
+            first_day - DAY_MS,
+            first_day,
+            first_day + DAY_MS,
+        ]
+        assert estimate.samples == exact.samples
+        assert estimate.errors == exact.errors
+        assert estimate.latency_max_ms == exact.latency_max_ms
+        assert exact.latency_p95_ms is not None
+        assert estimate.latency_p95_ms == pytest.approx(exact.latency_p95_ms, rel=0.02)
+        assert exact.jitter_ms is not None
+        assert estimate.jitter_ms == pytest.approx(exact.jitter_ms, rel=1e-9)
+    finally:
+        await store.close()
+
+
 async def test_purge_keeps_rollups_of_deleted_samples(db_path: Path) -> None:
     store, target_id = await filled_store(db_path, hours=3)
     try:

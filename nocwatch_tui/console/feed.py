@@ -24,13 +24,14 @@ async def run_feed(store: Store, receiver: MessagePump) -> None:
     last_id = await store.last_sample_id()
     revision = await store.targets_revision()
     targets = await store.list_targets()
-    receiver.post_message(TargetsRead(targets))
     initial: list[SampleRecord] = []
     for stored in targets:
         records = await store.newest_samples(stored.id, SPARK_HISTORY)
         # Later samples come from the poll below, so none is added twice.
         initial += [record for record in records if record.id <= last_id]
     initial.sort(key=lambda record: record.sample.started_at_ms)
+    # Both are posted together, so the grid never shows targets without their samples.
+    receiver.post_message(TargetsRead(targets))
     receiver.post_message(SamplesRead(initial))
     receiver.post_message(EngineStatusRead(await store.engine_status()))
     tick = 0

@@ -2,10 +2,11 @@
 
 Windows of up to RAW_MAX_WINDOW_S whose start is still inside the raw retention
 period are computed exactly from raw samples. Longer windows, and windows that
-reach back beyond the raw period, are added up from rollups: whole hours from
-hourly rollups, whole minutes from minute rollups and the partial minutes at the
-edges from raw samples while they are kept. Percentiles from rollups are within
-1.5 % of the exact ones; see `nocwatch_tui.engine.stats.rollup`.
+reach back beyond the raw period, are added up from rollups: whole UTC days from
+day rollups, whole hours from hour rollups, whole minutes from minute rollups
+and the partial minutes at the edges from raw samples while they are kept.
+Percentiles from rollups are within 1.5 % of the exact ones; see
+`nocwatch_tui.engine.stats.rollup`.
 """
 
 import math
@@ -52,34 +53,55 @@ def _floor(value_ms: int, step_ms: int) -> int:
     return value_ms // step_ms * step_ms
 
 
-@dataclass(frozen=True, slots=True)
-class _Plan:
-    """The split of a window into raw edges, minute rollups and hour rollups, in time order."""
+LEVELS = (("minute", MINUTE_MS), ("hour", HOUR_MS), ("day", DAY_MS))
+"""Rollup kinds from the finest to the coarsest, with the span of each rollup."""
 
+
+@dataclass(frozen=True, slots=True)
+class _Segment:
+    """A part of a window read from one source: `raw` samples or rollups of one kind."""
+
+    kind: str
     since_ms: int
-    minutes_from_ms: int
-    hours_from_ms: int
-    hours_until_ms: int
-    minutes_until_ms: int
     until_ms: int
 
 
-async def _plan(store: Store, since_ms: int, until_ms: int) -> _Plan:
-    minute_done = await store.rollup_done_until("minute")
-    hour_done = await store.rollup_done_until("hour")
+def _nest(
+    level: int, since_ms: int, until_ms: int, done: dict[str, int | None], coarsest: int
+) -> list[_Segment]:
+    """Cover [since_ms, until_ms) with `level` rollups, using coarser ones wherever they fit."""
+    kind = LEVELS[level][0]
+    if level + 1 <= coarsest:
+        coarser_kind, unit_ms = LEVELS[level + 1]
+        coarser_done = done[coarser_kind]
+        if coarser_done is not None:
+            inner_since = _ceil(since_ms, unit_ms)
+            inner_until = min(_floor(until_ms, unit_ms), coarser_done)
+            if inner_since < inner_until:
+                return [
+                    _Segment(kind, since_ms, inner_since),
+                    *_nest(level + 1, inner_since, inner_until, done, coarsest),
+                    _Segment(kind, inner_until, until_ms),
+                ]
+    return [_Segment(kind, since_ms, until_ms)]
 
+
+async def _plan(
+    store: Store, since_ms: int, until_ms: int, coarsest: int = len(LEVELS) - 1
+) -> list[_Segment]:
+    """Split a window into raw edges and rollups, the coarsest that fit, in time order."""
+    done = {kind: await store.rollup_done_until(kind) for kind, _unit_ms in LEVELS}
     minutes_from = min(_ceil(since_ms, MINUTE_MS), until_ms)
     minutes_until = minutes_from
+    minute_done = done["minute"]
     if minute_done is not None:
         minutes_until = max(minutes_from, min(_floor(until_ms, MINUTE_MS), minute_done))
 
-    hours_from = hours_until = minutes_until
-    if hour_done is not None:
-        first_hour = _ceil(minutes_from, HOUR_MS)
-        last_hour = min(_floor(minutes_until, HOUR_MS), hour_done)
-        if first_hour < last_hour:
-            hours_from, hours_until = first_hour, last_hour
-    return _Plan(since_ms, minutes_from, hours_from, hours_until, minutes_until, until_ms)
+    segments = [_Segment("raw", since_ms, minutes_from)]
+    if minutes_from < minutes_until:
+        segments += _nest(0, minutes_from, minutes_until, done, coarsest)
+    segments.append(_Segment("raw", minutes_until, until_ms))
+    return [segment for segment in segments if segment.since_ms < segment.until_ms]
 
 
 async def _raw_rollup(store: Store, target_id: int, since_ms: int, until_ms: int) -> Rollup:
@@ -93,22 +115,24 @@ async def _raw_rollup(store: Store, target_id: int, since_ms: int, until_ms: int
 async def window_rollup(store: Store, target_id: int, since_ms: int, until_ms: int) -> Rollup:
     """Add up one target's window [since_ms, until_ms) from rollups and raw edges.
 
-    A jitter pair is counted in the minute of its second sample, so the first
-    pair of a window that starts on a whole minute may reach back before it.
+    A jitter pair is counted in the span of its second sample, so the first pair
+    of a window that starts on a whole minute may reach back before it.
     """
-    plan = await _plan(store, since_ms, until_ms)
-    # The head edge starts a fresh jitter sequence: its first pair would reach
-    # back before the window.
-    head_rows = await store.window_rows(target_id, plan.since_ms, plan.minutes_from_ms)
-    total = rollup_rows(head_rows)
-    total.merge(
-        await store.sum_rollups("minute", target_id, plan.minutes_from_ms, plan.hours_from_ms)
-    )
-    total.merge(await store.sum_rollups("hour", target_id, plan.hours_from_ms, plan.hours_until_ms))
-    total.merge(
-        await store.sum_rollups("minute", target_id, plan.hours_until_ms, plan.minutes_until_ms)
-    )
-    total.merge(await _raw_rollup(store, target_id, plan.minutes_until_ms, plan.until_ms))
+    total = Rollup()
+    for index, segment in enumerate(await _plan(store, since_ms, until_ms)):
+        if segment.kind != "raw":
+            part = await store.sum_rollups(
+                segment.kind, target_id, segment.since_ms, segment.until_ms
+            )
+        elif index == 0:
+            # The head starts a fresh jitter sequence, because its first pair
+            # would reach back before the window.
+            part = rollup_rows(
+                await store.window_rows(target_id, segment.since_ms, segment.until_ms)
+            )
+        else:
+            part = await _raw_rollup(store, target_id, segment.since_ms, segment.until_ms)
+        total.merge(part)
     return total
 
 
@@ -158,29 +182,30 @@ async def _pieces(
     """Split a window into small rollups in time order: per raw sample, minute or hour."""
     if not reads_rollups(since_ms, until_ms, now_ms, raw_days):
         rows = await store.window_rows(target_id, since_ms, until_ms)
-        pieces = []
+        singles: list[tuple[int, Rollup]] = []
         previous = None
         for row in rows:
             single = Rollup()
             single.add(row, previous)
-            pieces.append((row.started_at_ms, single))
+            singles.append((row.started_at_ms, single))
             previous = row
-        return pieces
+        return singles
 
-    plan = await _plan(store, since_ms, until_ms)
-    # NOTE: pieces read minute rollups one by one, which suits the detail screen's
-    # one target; whole-window figures use `window_rollup`, which sums in SQLite.
-    stored = [
-        *await store.rollups("minute", target_id, plan.minutes_from_ms, plan.hours_from_ms),
-        *await store.rollups("hour", target_id, plan.hours_from_ms, plan.hours_until_ms),
-        *await store.rollups("minute", target_id, plan.hours_until_ms, plan.minutes_until_ms),
-    ]
-    head = await store.window_rows(target_id, plan.since_ms, plan.minutes_from_ms)
-    tail_rollup = await _raw_rollup(store, target_id, plan.minutes_until_ms, plan.until_ms)
-    pieces = [(row.started_at_ms, rollup_rows([row])) for row in head]
-    pieces += [(item.start_ms, item.rollup) for item in stored]
-    if tail_rollup.samples:
-        pieces.append((plan.minutes_until_ms, tail_rollup))
+    # Day rollups are coarser than a chart's buckets, so hours are the coarsest read here.
+    pieces: list[tuple[int, Rollup]] = []
+    for index, segment in enumerate(await _plan(store, since_ms, until_ms, coarsest=1)):
+        if segment.kind != "raw":
+            stored = await store.rollups(
+                segment.kind, target_id, segment.since_ms, segment.until_ms
+            )
+            pieces += [(item.start_ms, item.rollup) for item in stored]
+        elif index == 0:
+            head = await store.window_rows(target_id, segment.since_ms, segment.until_ms)
+            pieces += [(row.started_at_ms, rollup_rows([row])) for row in head]
+        else:
+            tail = await _raw_rollup(store, target_id, segment.since_ms, segment.until_ms)
+            if tail.samples:
+                pieces.append((segment.since_ms, tail))
     return pieces
 
 

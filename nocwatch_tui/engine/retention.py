@@ -2,10 +2,11 @@
 
 Each completed minute of samples is rolled up per target once the slowest probe
 that could still land in it has had time to be written. Each completed hour is
-rolled up from its minutes. Raw samples older than `raw_days` are deleted once
-rolled up, minute rollups after MINUTE_ROLLUP_DAYS (or `raw_days`, if longer)
-and hour rollups after `rollup_days`. Every step works on a small batch and
-yields, so the writer and the console never wait long for the database.
+rolled up from its minutes, and each completed UTC day from its hours. Raw
+samples older than `raw_days` are deleted once rolled up, minute rollups
+MINUTE_ROLLUP_EXTRA_DAYS after them, and hour and day rollups after
+`rollup_days`. Every step works on a small batch and yields, so the writer and
+the console never wait long for the database.
 """
 
 import asyncio
@@ -20,10 +21,17 @@ from nocwatch_tui.engine.store import Store, StoredRollup, now_ms
 
 log = logging.getLogger("nocwatch.retention")
 
-MINUTE_ROLLUP_DAYS = 32
-"""Days minute rollups are kept, so a 30-day window has whole minutes at its edges."""
+MINUTE_ROLLUP_EXTRA_DAYS = 1
+"""Days minute rollups outlive raw samples.
+
+Minute rollups only serve the partial hours at the edges of long windows, and
+each is about half the size of the samples it replaces, so they are not kept
+for months: a window that starts earlier loses at most the minutes before its
+first whole hour.
+"""
 BATCH_MINUTES = 10
 BATCH_HOURS = 6
+BATCH_DAYS = 1
 PURGE_BATCH_ROWS = 2_000
 SETTLE_MARGIN_S = 10.0
 BUSY_PAUSE_S = 0.05
@@ -69,7 +77,8 @@ class Retention:
         settle_ms = int((slowest_s + SETTLE_MARGIN_S) * 1000)
 
         busy = await self._roll_minutes(target_ids, now - settle_ms)
-        busy = await self._roll_hours(target_ids) or busy
+        busy = await self._roll_coarser("hour", "minute", HOUR_MS, BATCH_HOURS, target_ids) or busy
+        busy = await self._roll_coarser("day", "hour", DAY_MS, BATCH_DAYS, target_ids) or busy
         busy = await self._purge(target_ids, now) or busy
         return busy
 
@@ -101,30 +110,33 @@ class Retention:
         await self._store.write_rollups("minute", rollups, until)
         return until < limit
 
-    async def _roll_hours(self, target_ids: list[int]) -> bool:
-        minutes_done = await self._store.rollup_done_until("minute")
-        if minutes_done is None:
+    async def _roll_coarser(
+        self, kind: str, finer: str, unit_ms: int, batch: int, target_ids: list[int]
+    ) -> bool:
+        """Roll up completed hours from minutes, or completed days from hours."""
+        finer_done = await self._store.rollup_done_until(finer)
+        if finer_done is None:
             return False
-        limit = minutes_done // HOUR_MS * HOUR_MS
-        done = await self._store.rollup_done_until("hour")
+        limit = finer_done // unit_ms * unit_ms
+        done = await self._store.rollup_done_until(kind)
         if done is None:
-            first = await self._store.first_rollup_at_ms("minute", target_ids)
+            first = await self._store.first_rollup_at_ms(finer, target_ids)
             if first is None:
                 return False
-            done = first // HOUR_MS * HOUR_MS
+            done = first // unit_ms * unit_ms
         if done >= limit:
             return False
 
-        until = min(done + BATCH_HOURS * HOUR_MS, limit)
+        until = min(done + batch * unit_ms, limit)
         rollups: list[StoredRollup] = []
-        for hour_ms in range(done, until, HOUR_MS):
+        for start_ms in range(done, until, unit_ms):
             for target_id in target_ids:
                 rollup = await self._store.sum_rollups(
-                    "minute", target_id, hour_ms, hour_ms + HOUR_MS
+                    finer, target_id, start_ms, start_ms + unit_ms
                 )
                 if rollup.samples:
-                    rollups.append(StoredRollup(target_id, hour_ms, rollup))
-        await self._store.write_rollups("hour", rollups, until)
+                    rollups.append(StoredRollup(target_id, start_ms, rollup))
+        await self._store.write_rollups(kind, rollups, until)
         return until < limit
 
     async def _purge(self, target_ids: list[int], now: int) -> bool:
@@ -135,16 +147,18 @@ class Retention:
             deleted = await self._store.purge_samples(raw_cutoff, PURGE_BATCH_ROWS)
             busy = deleted >= PURGE_BATCH_ROWS
 
+        # A rollup is purged only once the next coarser kind covers its span.
         hours_done = await self._store.rollup_done_until("hour")
-        if hours_done is None:
-            return busy
+        days_done = await self._store.rollup_done_until("day")
         minute_days = min(
-            self._settings.rollup_days, max(MINUTE_ROLLUP_DAYS, self._settings.raw_days)
+            self._settings.rollup_days, self._settings.raw_days + MINUTE_ROLLUP_EXTRA_DAYS
         )
-        cutoffs = {
-            "minute": min(now - minute_days * DAY_MS, hours_done),
-            "hour": now - self._settings.rollup_days * DAY_MS,
-        }
+        rollup_cutoff = now - self._settings.rollup_days * DAY_MS
+        cutoffs = {"day": rollup_cutoff}
+        if hours_done is not None:
+            cutoffs["minute"] = min(now - minute_days * DAY_MS, hours_done)
+        if days_done is not None:
+            cutoffs["hour"] = min(rollup_cutoff, days_done)
         per_target = max(1, PURGE_BATCH_ROWS // max(1, len(target_ids)))
         for kind, cutoff in cutoffs.items():
             for target_id in target_ids:

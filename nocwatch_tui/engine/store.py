@@ -112,6 +112,29 @@ _MIGRATIONS: tuple[str, ...] = (
         last_sample_at_ms INTEGER,
         PRIMARY KEY (target_id, start_ms)
     ) WITHOUT ROWID;
+    CREATE TABLE rollups_day (
+        target_id INTEGER NOT NULL,
+        start_ms INTEGER NOT NULL,
+        samples INTEGER NOT NULL,
+        responses INTEGER NOT NULL,
+        passed INTEGER NOT NULL,
+        latency_count INTEGER NOT NULL,
+        latency_sum_ms REAL NOT NULL,
+        latency_min_ms REAL,
+        latency_max_ms REAL,
+        jitter_sum_ms REAL NOT NULL,
+        jitter_pairs INTEGER NOT NULL,
+        errors TEXT NOT NULL,
+        latency_hist TEXT NOT NULL,
+        dns_hist TEXT NOT NULL,
+        connect_hist TEXT NOT NULL,
+        tls_hist TEXT NOT NULL,
+        ttfb_hist TEXT NOT NULL,
+        transfer_hist TEXT NOT NULL,
+        last_error TEXT,
+        last_sample_at_ms INTEGER,
+        PRIMARY KEY (target_id, start_ms)
+    ) WITHOUT ROWID;
     CREATE TABLE rollup_progress (
         kind TEXT PRIMARY KEY,
         done_until_ms INTEGER NOT NULL
@@ -136,7 +159,7 @@ _ROLLUP_COLUMNS = (
     + ", last_error, last_sample_at_ms"
 )
 _ROLLUP_PLACEHOLDERS = ", ".join("?" * (2 + 10 + len(HISTOGRAMS) + 2))
-ROLLUP_TABLES = {"minute": "rollups_minute", "hour": "rollups_hour"}
+ROLLUP_TABLES = {"minute": "rollups_minute", "hour": "rollups_hour", "day": "rollups_day"}
 """The table of each rollup resolution."""
 
 
@@ -178,7 +201,7 @@ class SampleRecord:
 
 @dataclass(frozen=True, slots=True)
 class StoredRollup:
-    """A target's rollup of the minute or hour that starts at `start_ms`."""
+    """A target's rollup of the minute, hour or UTC day that starts at `start_ms`."""
 
     target_id: int
     start_ms: int
