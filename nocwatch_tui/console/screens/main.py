@@ -20,6 +20,7 @@ from nocwatch_tui.console.widgets.grid import TargetGrid
 from nocwatch_tui.console.widgets.summary_bar import SummaryBar
 from nocwatch_tui.console.widgets.window_panels import WindowPanels
 from nocwatch_tui.engine.settings import Settings
+from nocwatch_tui.engine.stats import WindowStats
 from nocwatch_tui.engine.store import EngineStatus, now_ms
 from nocwatch_tui.engine.windows import window_label
 
@@ -35,6 +36,8 @@ class MainScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.views: dict[int, TargetView] = {}
+        # The latest window statistics, kept for targets whose rows come later.
+        self.window_stats: dict[int, WindowStats] = {}
         self.engine: EngineStatus | None = None
 
     def compose(self) -> ComposeResult:
@@ -68,6 +71,7 @@ class MainScreen(Screen[None]):
         for stored in message.targets:
             view = old.get(stored.id) or TargetView(stored)
             view.stored = stored
+            view.stats = self.window_stats.get(stored.id)
             self.views[stored.id] = view
         self.query_one(TargetGrid).build(self._sorted_views())
         self._show_window_stats()
@@ -113,6 +117,7 @@ class MainScreen(Screen[None]):
         return settings if isinstance(settings, Settings) else Settings()
 
     def _window_changed(self) -> None:
+        self.window_stats = {}
         for view in self.views.values():
             view.stats = None
         self._show_window_stats()
@@ -123,6 +128,7 @@ class MainScreen(Screen[None]):
     def _window_stats_read(self, message: WindowStatsRead) -> None:
         if message.window_s != self._window_s:
             return
+        self.window_stats = message.stats
         for target_id, stats in message.stats.items():
             view = self.views.get(target_id)
             if view is not None:
