@@ -643,12 +643,14 @@ class Store:
             f" FROM {table}, json_each({table}.{column}) AS entry {where} GROUP BY entry.key"
             for name, column in parts
         )
+        # fetchall takes one trip to the database thread; iterating the cursor takes one per row.
         async with self._db.execute(union, span * len(parts)) as cursor:
-            async for name, key, count in cursor:
-                if name == "errors":
-                    rollup.errors[key] = int(count)
-                else:
-                    rollup.histograms[name][int(key)] = int(count)
+            entries = await cursor.fetchall()
+        for name, key, count in entries:
+            if name == "errors":
+                rollup.errors[key] = int(count)
+            else:
+                rollup.histograms[name][int(key)] = int(count)
         return rollup
 
     async def first_rollup_at_ms(self, kind: str, target_ids: Sequence[int]) -> int | None:
