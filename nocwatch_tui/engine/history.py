@@ -2,9 +2,10 @@
 
 Windows of up to RAW_MAX_WINDOW_S whose start is still inside the raw retention
 period are computed exactly from raw samples. Longer windows, and windows that
-reach back beyond the raw period, are added up from rollups: whole UTC days from
-day rollups, whole hours from hour rollups, whole minutes from minute rollups
-and the partial minutes at the edges from raw samples while they are kept.
+reach back beyond the raw period, are added up from rollups. Whole UTC days come
+from day rollups, whole hours from hour rollups and whole minutes from minute
+rollups. The partial minutes at the edges come from raw samples while they are
+kept.
 Percentiles from rollups are within 1.5 % of the exact ones; see
 `nocwatch_tui.engine.stats.rollup`.
 """

@@ -5,8 +5,9 @@ that could still land in it has had time to be written. Each completed hour is
 rolled up from its minutes, and each completed UTC day from its hours. Raw
 samples older than `raw_days` are deleted once rolled up, minute rollups
 MINUTE_ROLLUP_EXTRA_DAYS after them, and hour and day rollups after
-`rollup_days`. Every step works on a small batch and yields, so the writer and
-the console never wait long for the database.
+`rollup_days`. Each step handles a small batch (BATCH_MINUTES of samples or
+PURGE_BATCH_ROWS rows) in its own short transaction on the retention's own
+connection, so the writer waits for at most one batch.
 """
 
 import asyncio
@@ -24,10 +25,10 @@ log = logging.getLogger("nocwatch.retention")
 MINUTE_ROLLUP_EXTRA_DAYS = 1
 """Days minute rollups outlive raw samples.
 
-Minute rollups only serve the partial hours at the edges of long windows, and
-each is about half the size of the samples it replaces, so they are not kept
-for months: a window that starts earlier loses at most the minutes before its
-first whole hour.
+Minute rollups only serve the partial hours at the edges of long windows. They
+take about two thirds of the space of the samples they replace (see
+docs/benchmarks.md), so they are not kept for months. A window that starts
+before them loses at most the minutes before its first whole hour.
 """
 BATCH_MINUTES = 10
 BATCH_HOURS = 6
