@@ -1,9 +1,9 @@
 """Stop a child process of the console when the console itself goes away.
 
 The console starts the engine and the lab in their own sessions, so a hang-up
-of the terminal does not reach them; if the console dies without stopping them
-(SIGHUP, SIGKILL), this watch sends SIGTERM to its own process so that the
-child stops cleanly instead of running on as an orphan.
+of the terminal does not reach them. If the console dies without stopping them
+(SIGHUP, SIGKILL), this watch sends SIGTERM to its own process, so the child
+stops cleanly instead of running on as an orphan.
 """
 
 import os

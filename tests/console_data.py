@@ -1,8 +1,17 @@
-"""A database with fixed targets and samples, for console tests and snapshots."""
+"""A database with fixed targets, samples and incidents, for console tests and snapshots."""
 
 import asyncio
 from pathlib import Path
 
+from nocwatch_tui.engine.incidents import (
+    IncidentChange,
+    IncidentEvent,
+    Kind,
+    OpenIncident,
+    Severity,
+    acknowledge,
+    write_changes,
+)
 from nocwatch_tui.engine.sample import ErrorClass, Sample
 from nocwatch_tui.engine.store import Store, now_ms
 from nocwatch_tui.engine.targets import Target
@@ -76,12 +85,45 @@ def _samples(target_ids: dict[str, int], start_ms: int) -> list[Sample]:
     return samples
 
 
+# Open incidents are this old, so their durations read 2h30m for the 40 s after creation.
+OPEN_AGE_MS = (2 * 3600 + 30 * 60 + 20) * 1000
+
+
+def _opened(
+    target_ids: dict[str, int], name: str, kind: Kind, severity: Severity, at_ms: int, peak: float
+) -> IncidentChange:
+    incident = OpenIncident(target_ids[name], name, kind, severity, at_ms, peak)
+    return IncidentChange(IncidentEvent.OPENED, incident, severity, peak, at_ms)
+
+
+async def _add_incidents(store: Store, target_ids: dict[str, int], now: int) -> None:
+    """Add a resolved latency incident, an acknowledged loss one and an open down one."""
+    resolved = _opened(
+        target_ids, "steady", Kind.LATENCY, Severity.WARNING, now - 6 * 3600_000, 640.0
+    )
+    await write_changes(store, [resolved])
+    end = IncidentChange(
+        IncidentEvent.RESOLVED, resolved.incident, Severity.WARNING, 640.0, now - 5 * 3600_000
+    )
+    await write_changes(store, [end])
+
+    loss = _opened(target_ids, "jittery", Kind.LOSS, Severity.WARNING, now - OPEN_AGE_MS, 20.0)
+    await write_changes(store, [loss])
+    assert loss.incident.id is not None
+    await acknowledge(store, loss.incident.id, "alice", now - 3600_000)
+
+    down = _opened(target_ids, "down", Kind.DOWN, Severity.CRITICAL, now - OPEN_AGE_MS, 10.0)
+    await write_changes(store, [down])
+
+
 async def _fill(db_path: Path, at_ms: int) -> None:
     store = await Store.open(db_path)
     try:
         await store.add_targets(fixture_targets())
         ids = {stored.target.name: stored.id for stored in await store.list_targets()}
         await store.insert_samples(_samples(ids, at_ms - 60_000))
+        # Incident durations are shown against the real clock, so they are anchored to it.
+        await _add_incidents(store, ids, now_ms())
     finally:
         await store.close()
 

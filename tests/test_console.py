@@ -7,6 +7,7 @@ from textual.pilot import Pilot
 
 from nocwatch_tui.console.app import NocWatchApp
 from nocwatch_tui.console.widgets.grid import TargetGrid
+from nocwatch_tui.console.widgets.incident_log import IncidentTable
 from nocwatch_tui.console.widgets.summary_bar import SummaryBar
 from nocwatch_tui.engine.sample import Sample
 from nocwatch_tui.engine.store import Store, now_ms
@@ -24,6 +25,24 @@ async def wait_for(pilot: Pilot[None], condition, attempts: int = 50) -> bool:
 
 def grid_of(app: NocWatchApp) -> TargetGrid:
     return app.screen.query_one(TargetGrid)
+
+
+def incident_table(app: NocWatchApp) -> IncidentTable:
+    return app.screen.query_one(IncidentTable)
+
+
+async def wait_loaded(pilot: Pilot[None], app: NocWatchApp) -> None:
+    """Wait until the grid has every fixture target with its samples, and the incidents."""
+
+    def loaded() -> bool:
+        return (
+            grid_of(app).row_count == 5
+            and row_text(app, "steady")[2] == "22 ms"
+            and incident_table(app).row_count == 3
+            and row_text(app, "down")[0] == "✖ down"
+        )
+
+    assert await wait_for(pilot, loaded)
 
 
 def row_text(app: NocWatchApp, name: str) -> list[str]:
@@ -51,7 +70,7 @@ async def test_grid_lists_every_target(console_db: Path) -> None:
 async def test_grid_shows_status_latency_and_loss(console_db: Path) -> None:
     app = NocWatchApp(console_db)
     async with app.run_test(size=(80, 24)) as pilot:
-        assert await wait_for(pilot, lambda: grid_of(app).row_count == 5)
+        await wait_loaded(pilot, app)
         # Loss comes from the window statistics feed, a moment after the rows.
         assert await wait_for(pilot, lambda: row_text(app, "down")[5] != "—")
         steady = row_text(app, "steady")
@@ -64,6 +83,7 @@ async def test_grid_shows_status_latency_and_loss(console_db: Path) -> None:
         assert down[5] == "100%"
         assert down[6] == "refused"
         jittery = row_text(app, "jittery")
+        assert jittery[0] == "▲ degraded"
         assert jittery[5] == "20%"
         idle = row_text(app, "idle")
         assert idle[0] == "○ unknown"
@@ -99,9 +119,10 @@ async def test_new_sample_appears_within_a_second(console_db: Path) -> None:
 async def test_summary_counts_statuses(console_db: Path) -> None:
     app = NocWatchApp(console_db)
     async with app.run_test(size=(80, 24)) as pilot:
-        assert await wait_for(pilot, lambda: grid_of(app).row_count == 5)
+        await wait_loaded(pilot, app)
         text = str(app.screen.query_one(SummaryBar).render())
-        assert "● 3 up" in text
+        assert "● 2 up" in text
+        assert "▲ 1 degraded" in text
         assert "✖ 1 down" in text
         assert "engine stopped" in text
 
@@ -118,7 +139,7 @@ def test_grid_snapshot_80x24(console_db: Path, snap_compare) -> None:
     app = NocWatchApp(console_db)
 
     async def populated(pilot: Pilot[None]) -> None:
-        await wait_for(pilot, lambda: grid_of(app).row_count == 5)
+        await wait_loaded(pilot, app)
         await wait_for(pilot, lambda: row_text(app, "steady")[5] == "0%")
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=populated)

@@ -8,10 +8,12 @@ from textual.widgets import DataTable
 
 from nocwatch_tui.console.app import NocWatchApp
 from nocwatch_tui.console.screens.detail import DetailScreen
-from nocwatch_tui.console.screens.main import MainScreen
+from nocwatch_tui.console.screens.main import WIDE_FROM, MainScreen
+from nocwatch_tui.console.widgets.incident_log import IncidentLog
 from nocwatch_tui.console.widgets.loss_panel import LossPanel
 from nocwatch_tui.console.widgets.p95_panel import P95Panel, bar
 from nocwatch_tui.console.widgets.summary_bar import SummaryBar
+from nocwatch_tui.console.widgets.window_panels import WindowPanels
 from nocwatch_tui.engine.report import iso_utc
 
 from console_data import make_console_database
@@ -40,7 +42,19 @@ def panel_text(app: NocWatchApp, panel: type[P95Panel] | type[LossPanel]) -> str
 
 async def stats_shown(pilot: Pilot[None], app: NocWatchApp) -> bool:
     assert await wait_for(pilot, lambda: grid_of(app).row_count == 5)
-    return await wait_for(pilot, lambda: row_text(app, "down")[5] == "100%")
+    assert await wait_for(pilot, lambda: cell_text(app, "down", "loss") == "100%")
+    # Statuses come from the open incidents, and the grid rewrites rows at most once a second.
+    assert await wait_for(pilot, lambda: cell_text(app, "down", "status") == "✖ down")
+    return await wait_for(pilot, lambda: cell_text(app, "jittery", "status") == "▲ degraded")
+
+
+def cell_text(app: NocWatchApp, name: str, column: str) -> str:
+    """Return the text of a target's cell in the grid column with key `column`."""
+    grid = grid_of(app)
+    for row_key in grid.rows:
+        if str(grid.get_cell(row_key, "name")) == name:
+            return str(grid.get_cell(row_key, column))
+    raise AssertionError(f"no row for {name!r}")
 
 
 def select_row(app: NocWatchApp, name: str) -> None:
@@ -92,6 +106,8 @@ async def test_p95_panel_ranks_worst_first(fixed_db: Path) -> None:
     app = fixed_app(fixed_db)
     async with app.run_test(size=(80, 24)) as pilot:
         assert await stats_shown(pilot, app)
+        await pilot.press("g")
+        assert await wait_for(pilot, lambda: app.screen.query_one(WindowPanels).display)
         lines = panel_text(app, P95Panel).splitlines()
         assert lines[0] == "p95 latency · 15m"
         assert lines[1].startswith("jittery")
@@ -102,6 +118,8 @@ async def test_loss_panel_lists_loss_and_availability(fixed_db: Path) -> None:
     app = fixed_app(fixed_db)
     async with app.run_test(size=(80, 24)) as pilot:
         assert await stats_shown(pilot, app)
+        await pilot.press("g")
+        assert await wait_for(pilot, lambda: app.screen.query_one(WindowPanels).display)
         lines = panel_text(app, LossPanel).splitlines()
         assert lines[0] == "Loss · availability · 15m"
         assert lines[2].startswith("down")
@@ -128,6 +146,7 @@ async def test_enter_opens_detail_and_escape_returns(fixed_db: Path) -> None:
         )
 
         assert detail_stat(app, "samples") == "10"
+        assert detail_stat(app, "suspect samples") == "0"
         assert detail_stat(app, "loss") == "0.00 %"
         assert detail_stat(app, "latency min") == "20.80 ms"
         assert detail_stat(app, "latency p50") == "21.85 ms"
@@ -170,8 +189,33 @@ def test_main_with_panels_snapshot(fixed_db: Path, snap_compare, size: tuple[int
 
     async def populated(pilot: Pilot[None]) -> None:
         await stats_shown(pilot, app)
+        if size[0] < WIDE_FROM:
+            await pilot.press("g")
+            await wait_for(pilot, lambda: app.screen.query_one(WindowPanels).display)
 
     assert snap_compare(app, terminal_size=size, run_before=populated)
+
+
+async def test_panels_hidden_when_narrow_until_toggled(fixed_db: Path) -> None:
+    app = fixed_app(fixed_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert await stats_shown(pilot, app)
+        panels = app.screen.query_one(WindowPanels)
+        assert not panels.display
+        await pilot.press("g")
+        assert await wait_for(pilot, lambda: panels.display)
+        assert app.screen.query_one(IncidentLog).region.height > 0
+        await pilot.press("g")
+        assert await wait_for(pilot, lambda: not panels.display)
+
+
+async def test_panels_beside_grid_when_wide(fixed_db: Path) -> None:
+    app = fixed_app(fixed_db)
+    async with app.run_test(size=(WIDE_FROM, 40)) as pilot:
+        assert await stats_shown(pilot, app)
+        panels = app.screen.query_one(WindowPanels)
+        assert panels.display
+        assert panels.region.x > 0
 
 
 @pytest.mark.parametrize("size", [(80, 24), (200, 50)], ids=["80x24", "200x50"])

@@ -34,7 +34,10 @@ INTERVAL_S = 10.0
 
 
 def synthetic_samples(target_id: int, start_ms: int, count: int, seed: int) -> list[Sample]:
-    """Samples every INTERVAL_S with log-normal latencies, 5 % timeouts and 2 % 503s."""
+    """Samples every INTERVAL_S with log-normal latencies, 5 % timeouts and 2 % 503s.
+
+    Every 37th sample, when it passed, is flagged suspect.
+    """
     rng = random.Random(seed)
     samples = []
     for index in range(count):
@@ -61,6 +64,7 @@ def synthetic_samples(target_id: int, start_ms: int, count: int, seed: int) -> l
                 connect_ms=latency * 0.2,
                 ttfb_ms=latency * 0.6,
                 transfer_ms=latency * 0.1,
+                suspect=index % 37 == 0,
             )
         )
     return samples
@@ -115,6 +119,8 @@ async def test_long_window_from_rollups_agrees_with_raw(db_path: Path) -> None:
 
         assert estimate.samples == exact.samples
         assert estimate.passed == exact.passed
+        assert exact.suspect_samples > 0
+        assert estimate.suspect_samples == exact.suspect_samples
         assert estimate.errors == exact.errors
         assert estimate.loss_pct == exact.loss_pct
         assert estimate.latency_min_ms == exact.latency_min_ms

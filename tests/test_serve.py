@@ -28,6 +28,7 @@ REPORT_FIELDS = {
     "errors",
     "last_error",
     "last_sample_at",
+    "suspect_samples",
 }
 
 
@@ -66,7 +67,7 @@ def lab_targets_file(lab: Lab, folder: Path, names: list[str]) -> Path:
 
 async def test_serve_stores_samples_and_stops_on_sigterm(lab: Lab, tmp_path: Path) -> None:
     db = tmp_path / "serve.db"
-    targets = lab_targets_file(lab, tmp_path, ["steady", "down", "failing", "lossy"])
+    targets = lab_targets_file(lab, tmp_path, ["steady", "down", "failing", "close"])
 
     returncode, stderr = await serve_for(db, targets, 4.0)
 
@@ -86,13 +87,13 @@ async def test_serve_stores_samples_and_stops_on_sigterm(lab: Lab, tmp_path: Pat
             ).fetchall()
         )
         integrity = connection.execute("PRAGMA integrity_check").fetchone()[0]
-    for name in ("steady", "down", "failing", "lossy"):
+    for name in ("steady", "down", "failing", "close"):
         assert counts[name] >= 5, name
         assert counts[name] <= 9, name
     assert errors["steady"] is None
     assert errors["down"] == "refused"
     assert errors["failing"] == "status"
-    assert errors["lossy"] == "closed"
+    assert errors["close"] == "closed"
     assert integrity == "ok"
 
 

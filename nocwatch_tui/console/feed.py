@@ -1,17 +1,24 @@
-"""The database feed: polls SQLite for new samples, target changes and engine status."""
+"""The database feed: polls SQLite for new samples, incidents, target changes and engine status."""
 
 import asyncio
 import logging
 
 from textual.message_pump import MessagePump
 
-from nocwatch_tui.console.messages import EngineStatusRead, SamplesRead, TargetsRead
+from nocwatch_tui.console.messages import (
+    EngineStatusRead,
+    IncidentsRead,
+    SamplesRead,
+    TargetsRead,
+)
 from nocwatch_tui.console.model import SPARK_HISTORY
+from nocwatch_tui.engine.incidents import RECENT_LIMIT, incidents_revision, list_incidents
 from nocwatch_tui.engine.store import SampleRecord, Store
 
 log = logging.getLogger("nocwatch.console.feed")
 
 SAMPLE_POLL_S = 0.25
+INCIDENTS_EVERY = 2  # sample polls per incidents poll
 STATUS_EVERY = 4  # sample polls per target and engine status read
 
 
@@ -33,6 +40,8 @@ async def run_feed(store: Store, receiver: MessagePump) -> None:
     # Both are posted together, so the grid never shows targets without their samples.
     receiver.post_message(TargetsRead(targets))
     receiver.post_message(SamplesRead(initial))
+    incidents_seen = await incidents_revision(store)
+    receiver.post_message(IncidentsRead(await list_incidents(store, recent_limit=RECENT_LIMIT)))
     receiver.post_message(EngineStatusRead(await store.engine_status()))
     tick = 0
     while True:
@@ -42,6 +51,13 @@ async def run_feed(store: Store, receiver: MessagePump) -> None:
             last_id = records[-1].id
             receiver.post_message(SamplesRead(records))
         tick += 1
+        if tick % INCIDENTS_EVERY == 0:
+            current_incidents = await incidents_revision(store)
+            if current_incidents != incidents_seen:
+                incidents_seen = current_incidents
+                incidents = await list_incidents(store, recent_limit=RECENT_LIMIT)
+                receiver.post_message(IncidentsRead(incidents))
+
         if tick % STATUS_EVERY == 0:
             current = await store.targets_revision()
             if current != revision:

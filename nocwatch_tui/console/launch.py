@@ -8,14 +8,21 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 import platformdirs
 
-from nocwatch_tui.console.app import EngineMode, NocWatchApp
+from nocwatch_tui.console.app import EngineMode, NocWatchApp, keymap_problems
+from nocwatch_tui.console.themes import (
+    default_theme_folders,
+    initial_theme,
+    load_themes,
+    user_themes_dir,
+)
 from nocwatch_tui.engine.runtime import import_if_empty
 from nocwatch_tui.engine.settings import Settings
 from nocwatch_tui.engine.store import Store, now_ms
@@ -30,6 +37,52 @@ LAB_START_TIMEOUT_S = 15.0
 LIVE_HEARTBEAT_MS = 5_000
 DEMO_INTERVAL_S = 2.0
 DEMO_TIMEOUT_S = 1.5
+# The console runs at this much lower CPU priority than the engine, so that on
+# a busy machine the kernel runs a probe's wake-up before a repaint.
+CONSOLE_NICENESS = 10
+
+
+class ConsoleLookError(Exception):
+    """A theme or keymap that the console cannot use; the message names it and the fix."""
+
+
+@dataclass(frozen=True)
+class ConsoleLook:
+    """The theme the console starts with and whether it starts in the wall display."""
+
+    theme: str
+    wall: bool = False
+
+
+def check_console_look(
+    requested_theme: str | None,
+    settings: Settings,
+    environ: Mapping[str, str],
+    *,
+    wall: bool = False,
+) -> ConsoleLook:
+    """Choose the starting theme and check it and the keymap before the console starts.
+
+    A theme whose file exists but does not load is accepted: the console
+    reports the file and falls back to the default theme.
+    """
+    from textual.theme import BUILTIN_THEMES
+
+    name = initial_theme(requested_theme, settings.console, environ)
+    themes = load_themes(default_theme_folders())
+    known = set(themes.themes) | set(BUILTIN_THEMES)
+    if name not in known and name not in themes.broken_names:
+        raise ConsoleLookError(
+            _("theme {name!r} not found; choose from {choices}, or add {path}").format(
+                name=name,
+                choices=", ".join(sorted(themes.themes)),
+                path=user_themes_dir() / f"{name}.toml",
+            )
+        )
+    problems = keymap_problems(settings.keymap)
+    if problems:
+        raise ConsoleLookError(problems[0])
+    return ConsoleLook(theme=name, wall=wall)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -102,6 +155,14 @@ def _stop_process(child: subprocess.Popen[bytes]) -> None:
         child.wait()
 
 
+def yield_cpu_to_engine() -> None:
+    """Lower this process's CPU priority; call it after starting the engine, which keeps its own."""
+    try:
+        os.nice(CONSOLE_NICENESS)
+    except OSError as error:
+        log.warning("cannot lower the console's CPU priority: %s", error)
+
+
 def run_console(
     db_path: Path,
     targets: Sequence[Target] | None,
@@ -110,6 +171,7 @@ def run_console(
     settings: Settings,
     settings_path: Path | None = None,
     log_path: Path | None = None,
+    look: ConsoleLook | None = None,
 ) -> int:
     """Run the console on a database, with its own engine unless one already runs there."""
     engine_running = asyncio.run(_prepare_database(db_path, targets))
@@ -117,13 +179,22 @@ def run_console(
         log_path = platformdirs.user_log_path("nocwatch") / "engine.log"
 
     mode: EngineMode = "attached" if engine_running else "own"
+    look = look or ConsoleLook(theme=settings.console.theme)
     app = NocWatchApp(
-        db_path, window=window, operator=operator, engine_mode=mode, settings=settings
+        db_path,
+        window=window,
+        operator=operator,
+        engine_mode=mode,
+        settings=settings,
+        theme=look.theme,
+        wall=look.wall,
     )
     if engine_running:
+        yield_cpu_to_engine()
         app.run()
         return 0
     with _engine_process(db_path, settings_path, log_path):
+        yield_cpu_to_engine()
         app.run()
     return 0
 
@@ -163,7 +234,11 @@ def lab_targets(urls: dict[str, str]) -> list[Target]:
 
 
 def run_demo(
-    window: str, operator: str, settings: Settings, settings_path: Path | None = None
+    window: str,
+    operator: str,
+    settings: Settings,
+    settings_path: Path | None = None,
+    look: ConsoleLook | None = None,
 ) -> int:
     """Start the lab, then run the console on it with a temporary database."""
     from nocwatch_tui.lab import DEMO_SERVERS
@@ -190,6 +265,7 @@ def run_demo(
                 settings,
                 settings_path,
                 log_path=workdir / "engine.log",
+                look=look,
             )
         finally:
             if lab.poll() is None:

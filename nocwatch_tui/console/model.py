@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 from nocwatch_tui.engine.sample import Sample
 from nocwatch_tui.engine.stats import WindowStats
-from nocwatch_tui.engine.status import DOWN_AFTER, TargetStatus, status_from_recent
+from nocwatch_tui.engine.status import TargetStatus, target_status
 from nocwatch_tui.engine.store import StoredTarget
 
 SPARK_HISTORY = 60
@@ -18,6 +18,8 @@ class TargetView:
     stored: StoredTarget
     recent: deque[Sample] = field(default_factory=lambda: deque(maxlen=SPARK_HISTORY))
     stats: WindowStats | None = None
+    open_kinds: frozenset[str] = frozenset()
+    """Kinds of the target's open incidents."""
 
     def add(self, sample: Sample) -> None:
         """Add a new sample."""
@@ -25,9 +27,8 @@ class TargetView:
 
     @property
     def status(self) -> TargetStatus:
-        """Return the target's state from its newest samples."""
-        errors = [sample.error for sample in list(self.recent)[-DOWN_AFTER:]]
-        return status_from_recent(self.stored.paused, errors)
+        """Return the target's state from its open incidents."""
+        return target_status(self.stored.paused, bool(self.recent), self.open_kinds)
 
     @property
     def last(self) -> Sample | None:
@@ -38,6 +39,15 @@ class TargetView:
     def loss_pct(self) -> float | None:
         """Return the window's loss %, or None before it is computed or for an empty window."""
         return None if self.stats is None else self.stats.loss_pct
+
+    @property
+    def p95_ms(self) -> float | None:
+        """Return the window's p95 latency, or None before it is computed or without any."""
+        return None if self.stats is None else self.stats.latency_p95_ms
+
+    def suspects(self) -> list[bool]:
+        """Return, for each of the newest samples, whether the engine flagged it suspect."""
+        return [sample.suspect for sample in self.recent]
 
     def latencies(self) -> list[float | None]:
         """Return the newest samples' latencies, None for each failed probe."""

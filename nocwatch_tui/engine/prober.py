@@ -5,6 +5,18 @@ the resolved address with the original name in the `Host` header and in TLS
 SNI, so that `dns` time is never blamed on the server. The other phases come
 from httpcore's `trace` extension. One `asyncio.timeout` covers the whole
 probe, redirects included, so a probe never outlives `timeout_s`.
+
+Latency runs from the start of the probe to the last byte of the body read.
+It leaves out the time the process spends building each request before its
+connection opens (the `local` time between resolving and
+`connect_tcp.started`), because that is the prober's own work, not the
+network's, and it grows when the process is busy. The connection is closed
+after latency ends.
+
+`Prober.warm_up` makes one request to a loopback listener of its own before
+any probe, because httpcore imports its async backend (anyio) on the first
+request and a resolver thread starts on the first name lookup; without it the
+first probe of a process reads tens of milliseconds high.
 """
 
 import asyncio
@@ -19,6 +31,7 @@ from typing import Any
 
 import httpx
 
+from nocwatch_tui import __version__
 from nocwatch_tui.engine.sample import ErrorClass, Sample
 from nocwatch_tui.engine.targets import Target
 
@@ -29,6 +42,12 @@ MAX_REDIRECTS = 10
 MAX_DETAIL_CHARS = 200
 _REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 _FAMILIES = {"auto": socket.AF_UNSPEC, "ipv4": socket.AF_INET, "ipv6": socket.AF_INET6}
+WARM_UP_PROBES = 3
+_DEFAULT_HEADERS = {
+    "Accept": "*/*",
+    "Accept-Encoding": "identity",
+    "User-Agent": f"nocwatch/{__version__}",
+}
 
 
 class ProbeFailure(Exception):
@@ -49,6 +68,8 @@ class _PhaseClock:
     marks: dict[str, int] = field(default_factory=dict)
     totals_ns: dict[str, int] = field(default_factory=dict)
     headers_at_ns: int | None = None
+    body_end_ns: int | None = None
+    prepare_start_ns: int | None = None
 
     def add(self, phase: str, start_ns: int, end_ns: int) -> None:
         self.totals_ns[phase] = self.totals_ns.get(phase, 0) + (end_ns - start_ns)
@@ -61,6 +82,9 @@ class _PhaseClock:
         """Record httpcore trace events as phase boundaries."""
         now = time.perf_counter_ns()
         if event == "connection.connect_tcp.started":
+            if self.prepare_start_ns is not None:
+                self.add("local", self.prepare_start_ns, now)
+                self.prepare_start_ns = None
             self.stage = "connect"
             self.marks["connect"] = now
         elif event == "connection.connect_tcp.complete":
@@ -133,35 +157,73 @@ def _classify_timeout(stage: str, timeout_s: float) -> ProbeFailure:
     return ProbeFailure(ErrorClass.TIMEOUT, f"timed out after {timeout_s:g} s during {stage}")
 
 
+async def _answer_no_content(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Answer one request with 204 and close: the warm-up's loopback listener."""
+    try:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
+        await writer.drain()
+    except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
+        pass
+    finally:
+        writer.close()
+
+
 class Prober:
     """Probes targets with shared TLS settings and a new connection for every probe."""
 
     def __init__(self, resolver_threads: int = 32) -> None:
         self._resolver = ThreadPoolExecutor(resolver_threads, thread_name_prefix="nocwatch-dns")
-        # Both clients are made up front: loading the CA bundle takes tens of
+        # Both transports are made up front: loading the CA bundle takes tens of
         # milliseconds, which must not land inside the first probe's latency.
-        self._clients = {verify: self._make_client(verify) for verify in (True, False)}
+        self._transports = {verify: self._make_transport(verify) for verify in (True, False)}
 
     @staticmethod
-    def _make_client(verify_tls: bool) -> httpx.AsyncClient:
-        return httpx.AsyncClient(
+    def _make_transport(verify_tls: bool) -> httpx.AsyncHTTPTransport:
+        # Requests go to the transport, not through an AsyncClient: the prober
+        # needs none of a client's cookies, auth or redirect handling, and
+        # skipping them takes CPU out of every probe. No connection is kept
+        # alive, so every probe measures connect and TLS; asyncio.timeout
+        # bounds the whole probe, so the transport has no timeouts of its own.
+        return httpx.AsyncHTTPTransport(
             verify=httpx.create_ssl_context(verify=verify_tls, trust_env=False),
             trust_env=False,
-            follow_redirects=False,
-            timeout=None,  # noqa: S113 - asyncio.timeout bounds the whole probe instead
-            # No connection is kept alive, so every probe measures connect and TLS.
             limits=httpx.Limits(max_connections=None, max_keepalive_connections=0),
         )
 
+    async def warm_up(self) -> None:
+        """Make a few requests to a loopback listener of its own and start a resolver thread.
+
+        This loads and runs, outside any timed probe, what httpx and httpcore
+        load lazily on the first request. NOTE: the TLS handshake code is not
+        warmed, since that needs a server certificate.
+        """
+        server = await asyncio.start_server(_answer_no_content, "127.0.0.1", 0)
+        try:
+            port = server.sockets[0].getsockname()[1]
+            target = Target.model_validate(
+                {"name": "warm-up", "url": f"http://127.0.0.1:{port}/", "timeout_s": 2}
+            )
+            for _ in range(WARM_UP_PROBES):
+                sample = await self.probe(target, 0)
+                if sample.error is not None:
+                    log.warning("warm-up probe failed: %s", sample.error_detail)
+            await asyncio.get_running_loop().run_in_executor(
+                self._resolver, socket.getaddrinfo, "127.0.0.1", port
+            )
+        finally:
+            server.close()
+            await server.wait_closed()
+
     async def aclose(self) -> None:
-        """Close the HTTP clients and the resolver threads."""
-        for client in self._clients.values():
-            await client.aclose()
-        self._clients.clear()
+        """Close the HTTP transports and the resolver threads."""
+        for transport in self._transports.values():
+            await transport.aclose()
+        self._transports.clear()
         self._resolver.shutdown(wait=False, cancel_futures=True)
 
     async def probe(self, target: Target, target_id: int) -> Sample:
-        """Probe a target once and return the sample; never raises for a target's failure."""
+        """Probe a target once and return the sample, with the failure recorded in it."""
         started_at_ms = time.time_ns() // 1_000_000
         start_ns = time.perf_counter_ns()
         clock = _PhaseClock()
@@ -177,10 +239,10 @@ class Prober:
         except TimeoutError:
             timeout = _classify_timeout(clock.stage, target.timeout_s)
             sample.error, sample.error_detail = timeout.error, timeout.detail
-        end_ns = time.perf_counter_ns()
+        end_ns = clock.body_end_ns or time.perf_counter_ns()
 
         if sample.responded:
-            sample.latency_ms = (end_ns - start_ns) / 1e6
+            sample.latency_ms = (end_ns - start_ns - clock.totals_ns.get("local", 0)) / 1e6
             if clock.headers_at_ns is not None:
                 clock.add("transfer", clock.headers_at_ns, end_ns)
         sample.dns_ms = clock.ms("dns")
@@ -255,18 +317,18 @@ class Prober:
         port = url.port or (443 if url.scheme == "https" else 80)
         address = await self._resolve(url.host, port, target.ip_family, clock)
         clock.stage = "connect"
+        clock.prepare_start_ns = time.perf_counter_ns()
 
-        headers = {"Accept-Encoding": "identity", **target.headers, "Host": url.netloc.decode()}
+        headers = {**_DEFAULT_HEADERS, **target.headers, "Host": url.netloc.decode()}
         extensions: dict[str, Any] = {"trace": clock.trace}
         if url.scheme == "https" and not _is_ip_literal(url.host):
             extensions["sni_hostname"] = url.host
-        client = self._clients[target.verify_tls]
-        request = client.build_request(
+        request = httpx.Request(
             method, url.copy_with(host=address), headers=headers, extensions=extensions
         )
 
         try:
-            response = await client.send(request, stream=True)
+            response = await self._transports[target.verify_tls].handle_async_request(request)
             try:
                 body = bytearray()
                 if method != "HEAD":
@@ -274,6 +336,7 @@ class Prober:
                         body += chunk
                         if len(body) >= MAX_BODY_BYTES:
                             break
+                clock.body_end_ns = time.perf_counter_ns()
             finally:
                 await response.aclose()
         except httpx.ConnectError as error:
@@ -286,4 +349,9 @@ class Prober:
             raise ProbeFailure(ErrorClass.PROTOCOL, _short(str(error))) from None
         except httpx.TimeoutException:
             raise TimeoutError from None
+        except httpx.HTTPError as error:
+            # Any other transport failure is a malformed or unusable exchange.
+            raise ProbeFailure(
+                ErrorClass.PROTOCOL, _short(f"{type(error).__name__}: {error}")
+            ) from None
         return response.status_code, response.headers.get("location"), bytes(body[:MAX_BODY_BYTES])

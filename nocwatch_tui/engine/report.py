@@ -7,10 +7,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from nocwatch_tui.engine.history import coverage_pct, window_stats
+from nocwatch_tui.engine.incidents import open_incidents
 from nocwatch_tui.engine.sample import ErrorClass
 from nocwatch_tui.engine.settings import RetentionSettings
 from nocwatch_tui.engine.stats import WindowStats, summarize
-from nocwatch_tui.engine.status import DOWN_AFTER, status_from_recent
+from nocwatch_tui.engine.status import target_status
 from nocwatch_tui.engine.store import Store, now_ms
 from nocwatch_tui.i18n import _
 
@@ -56,6 +57,7 @@ def _target_entry(
         "errors": stats.errors,
         "last_error": stats.last_error,
         "last_sample_at": iso_utc(stats.last_sample_at_ms),
+        "suspect_samples": stats.suspect_samples,
     }
 
 
@@ -75,12 +77,16 @@ async def build_report(
     end_ms = generated_ms if until_ms is None else until_ms
     start_ms = end_ms - window_s * 1000
     raw_days = (retention or RetentionSettings()).raw_days
+    open_kinds: dict[int, set[str]] = {}
+    for incident in await open_incidents(store):
+        open_kinds.setdefault(incident.target_id, set()).add(incident.kind)
     entries = []
     for stored in await store.list_targets():
         stats = await window_stats(
             store, stored.id, start_ms, end_ms, now_ms=generated_ms, raw_days=raw_days
         )
-        status = status_from_recent(stored.paused, await store.latest_errors(stored.id, DOWN_AFTER))
+        has_samples = bool(await store.latest_errors(stored.id, 1))
+        status = target_status(stored.paused, has_samples, open_kinds.get(stored.id, set()))
         coverage = coverage_pct(stats.samples, stored.target.interval_s, window_s)
         entries.append(
             _target_entry(stored.target.name, stored.target.public_url(), status, stats, coverage)

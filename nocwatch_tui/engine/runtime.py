@@ -2,15 +2,20 @@
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import signal
-from collections.abc import Sequence
+import sqlite3
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from nocwatch_tui.engine.detector import Detector
+from nocwatch_tui.engine.incidents import IncidentChange, open_incidents, write_changes
 from nocwatch_tui.engine.loop_lag import LoopLagMonitor
 from nocwatch_tui.engine.prober import Prober
 from nocwatch_tui.engine.retention import Retention
+from nocwatch_tui.engine.sample import Sample
 from nocwatch_tui.engine.scheduler import Scheduler
 from nocwatch_tui.engine.settings import Settings
 from nocwatch_tui.engine.store import EngineStatus, Store, now_ms
@@ -20,6 +25,9 @@ from nocwatch_tui.engine.writer import SampleWriter
 log = logging.getLogger("nocwatch.engine")
 
 HEARTBEAT_S = 1.0
+RETRY_DELAY_S = 1.0
+# `asyncio` keeps the engine on Python's own event loop even where uvloop is installed.
+EVENT_LOOP_ENV = "NOCWATCH_EVENT_LOOP"
 
 
 async def import_if_empty(store: Store, targets: Sequence[Target] | None) -> None:
@@ -37,13 +45,24 @@ class Engine:
         self.settings = settings or Settings()
         self.loop_lag = LoopLagMonitor()
         self.prober = Prober()
-        self.writer = SampleWriter(store)
+        self.detector = Detector(self.settings.thresholds)
+        self.writer = SampleWriter(store, after_write=self._detect)
         self.scheduler = Scheduler(self.prober, self.writer.put, self.loop_lag)
         self.started_at_ms = now_ms()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run until `stop` is set, then write every pending sample."""
         log.info("engine started on %s (pid %d)", self.store.path, os.getpid())
+        await self._restore_detection()
+        try:
+            await self.prober.warm_up()
+        except OSError as error:
+            log.warning("prober warm-up failed, the first probe may read high: %s", error)
+        # What exists now (modules, transports, settings) lives as long as the
+        # engine. Taking it out of the cyclic collector's reach keeps the older
+        # generations' collections short: in the benchmark at 200 probes/s a
+        # full collection otherwise stalled the loop for up to 100 ms.
+        gc.freeze()
         lag_task = asyncio.create_task(self.loop_lag.run())
         writer_task = asyncio.create_task(self.writer.run())
         heartbeat_task = asyncio.create_task(self._heartbeat())
@@ -76,9 +95,47 @@ class Engine:
             current = await self.store.targets_revision()
             if current != revision:
                 revision = current
-                self.scheduler.reconcile(await self.store.list_targets())
+                targets = await self.store.list_targets()
+                self.detector.set_targets(targets)
+                self.scheduler.reconcile(targets)
             await self._write_status(stopped=False)
             await asyncio.sleep(HEARTBEAT_S)
+
+    async def _restore_detection(self) -> None:
+        """Rebuild open incidents and hysteresis runs, so a restart continues them."""
+        self.detector.set_targets(await self.store.list_targets())
+        # Two windows of samples, so that the replayed evaluations at the end see full windows.
+        since_ms = now_ms() - 2 * self.settings.thresholds.window_s * 1000
+        incidents = await open_incidents(self.store)
+        self.detector.restore(incidents, await self.store.samples_since(since_ms))
+        if incidents:
+            log.info("continuing %d open incident(s)", len(incidents))
+
+    async def _detect(self, samples: list[Sample]) -> None:
+        """Evaluate newly written samples and write the incident changes they cause."""
+        changes: list[IncidentChange] = []
+        for sample in samples:
+            changes.extend(self.detector.observe(sample))
+        attempt = 0
+        while changes:
+            try:
+                await write_changes(self.store, changes)
+            except sqlite3.IntegrityError as error:
+                # Another writer opened an incident first, as a second engine on
+                # the same database would; follow the database's open incidents.
+                log.error("incident changes rejected by the database, dropped: %s", error)
+                self.detector.adopt_open(await open_incidents(self.store))
+            except sqlite3.OperationalError as error:
+                attempt += 1
+                log.error(
+                    "writing incident changes failed (attempt %d), retrying in %g s: %s",
+                    attempt,
+                    RETRY_DELAY_S,
+                    error,
+                )
+                await asyncio.sleep(RETRY_DELAY_S)
+                continue
+            return
 
     async def _write_status(self, *, stopped: bool) -> None:
         stamp = now_ms()
@@ -113,3 +170,28 @@ async def serve(db_path: Path, targets: Sequence[Target] | None, settings: Setti
                     loop.remove_signal_handler(signal_number)
     finally:
         await store.close()
+
+
+def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """Return uvloop's loop factory where uvloop is installed and not turned off, else None.
+
+    uvloop (the optional `fast` extra) spends less CPU per probe, which leaves
+    the loop idle more often when a response arrives; docs/benchmarks.md has
+    the figures.
+    """
+    if os.environ.get(EVENT_LOOP_ENV, "").strip().lower() == "asyncio":
+        return None
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+    return factory
+
+
+def run_serve(db_path: Path, targets: Sequence[Target] | None, settings: Settings) -> None:
+    """Run `serve` to the end on the best event loop available."""
+    factory = event_loop_factory()
+    log.info("event loop: %s", "uvloop" if factory else "asyncio")
+    with asyncio.Runner(loop_factory=factory) as runner:
+        runner.run(serve(db_path, targets, settings))

@@ -44,6 +44,7 @@ class Sample:
     transfer_ms: float | None = None
     loop_lag_ms: float | None = None
     slip_ms: float | None = None
+    suspect: bool = False  # the event loop lagged more than SUSPECT_LAG_MS during the probe
 
     @property
     def passed(self) -> bool:

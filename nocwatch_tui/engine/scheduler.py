@@ -13,7 +13,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 
-from nocwatch_tui.engine.loop_lag import LoopLagMonitor
+from nocwatch_tui.engine.loop_lag import SUSPECT_LAG_MS, LoopLagMonitor
 from nocwatch_tui.engine.prober import Prober
 from nocwatch_tui.engine.sample import Sample
 from nocwatch_tui.engine.stats import percentile
@@ -86,14 +86,21 @@ class Scheduler:
             async with self._slots:
                 slip_ms = (time.perf_counter_ns() - planned_ns) / 1e6
                 self.in_flight += 1
+                probe_start_ns = time.perf_counter_ns()
                 try:
                     sample = await self._prober.probe(target, target_id)
+                except Exception:
+                    # A bug in the prober must not end this target's loop for good.
+                    log.exception("probe of %r raised an unexpected error", target.name)
+                    sample = None
                 finally:
                     self.in_flight -= 1
             self._slips_ms.append(slip_ms)
-            sample.slip_ms = slip_ms
-            sample.loop_lag_ms = self._loop_lag.current_ms
-            self._on_sample(sample)
+            if sample is not None:
+                sample.slip_ms = slip_ms
+                sample.loop_lag_ms = self._loop_lag.max_since_ms(probe_start_ns)
+                sample.suspect = sample.loop_lag_ms > SUSPECT_LAG_MS
+                self._on_sample(sample)
 
             planned_ns += interval_ns
             now_ns = time.perf_counter_ns()

@@ -1,9 +1,7 @@
 """A target's state now: up, degraded, down, paused or unknown."""
 
-from collections.abc import Sequence
+from collections.abc import Collection
 from enum import StrEnum
-
-DOWN_AFTER = 3
 
 
 class TargetStatus(StrEnum):
@@ -16,20 +14,18 @@ class TargetStatus(StrEnum):
     UNKNOWN = "unknown"
 
 
-def status_from_recent(
-    paused: bool, recent_errors: Sequence[str | None], down_after: int = DOWN_AFTER
-) -> TargetStatus:
-    """Derive a target's state from its newest samples' errors, oldest first.
+def target_status(paused: bool, has_samples: bool, open_kinds: Collection[str]) -> TargetStatus:
+    """Derive a target's state from its open incidents' kinds.
 
-    A target is down after `down_after` consecutive failed probes, the rule that
-    opens a `down` incident.
+    A target is down with an open `down` incident, degraded with any other open
+    incident, and unknown until its first sample.
     """
-    # TODO: derive `degraded` and `down` from open incidents once the detector stores them.
     if paused:
         return TargetStatus.PAUSED
-    if not recent_errors:
-        return TargetStatus.UNKNOWN
-    tail = recent_errors[-down_after:]
-    if len(tail) == down_after and all(error is not None for error in tail):
+    if "down" in open_kinds:
         return TargetStatus.DOWN
+    if open_kinds:
+        return TargetStatus.DEGRADED
+    if not has_samples:
+        return TargetStatus.UNKNOWN
     return TargetStatus.UP

@@ -3,6 +3,7 @@
 import asyncio
 import logging
 import sqlite3
+from collections.abc import Awaitable, Callable
 
 from nocwatch_tui.engine.sample import Sample
 from nocwatch_tui.engine.store import Store
@@ -15,8 +16,15 @@ RETRY_DELAY_S = 1.0
 class SampleWriter:
     """Queues samples and writes them in batches, so probing never waits on SQLite."""
 
-    def __init__(self, store: Store, batch_max: int = 1000, linger_s: float = 0.1) -> None:
+    def __init__(
+        self,
+        store: Store,
+        batch_max: int = 1000,
+        linger_s: float = 0.1,
+        after_write: Callable[[list[Sample]], Awaitable[None]] | None = None,
+    ) -> None:
         self._store = store
+        self._after_write = after_write
         # None is the stop marker: everything queued before it is written first.
         self._queue: asyncio.Queue[Sample | None] = asyncio.Queue()
         self._batch_max = batch_max
@@ -77,4 +85,6 @@ class SampleWriter:
                 await asyncio.sleep(RETRY_DELAY_S)
                 continue
             self.written += len(batch)
-            return
+            break
+        if self._after_write is not None:
+            await self._after_write(batch)

@@ -55,7 +55,7 @@ class DetailScreen(Screen[None]):
     CSS_PATH = "detail.tcss"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (WIDE_FROM, "-wide")]  # noqa: RUF012
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "app.pop_screen", _("Back"), id="back"),
+        Binding("escape", "app.pop_screen", _("Back"), id="detail.back"),
     ]
 
     def __init__(self, target_id: int) -> None:
@@ -229,6 +229,7 @@ class DetailScreen(Screen[None]):
             (_("samples"), Text(str(stats.samples), justify="right")),
             (_("responses"), Text(str(stats.responses), justify="right")),
             (_("passed"), Text(str(stats.passed), justify="right")),
+            (_("suspect samples"), Text(str(stats.suspect_samples), justify="right")),
             (_("loss"), _number(stats.loss_pct, " %")),
             (_("availability"), _number(stats.availability_pct, " %")),
             (_("coverage"), _number(detail.coverage_pct, " %")),

@@ -1,20 +1,35 @@
-"""The target grid: one row per target with status, latency, sparklines and loss."""
+"""The target grid: one row per target with status, latency, sparklines and loss.
 
+Wider terminals also get a p95 column and a tags column.
+
+Every cell update makes a DataTable repaint all of its visible cells, so new
+samples only mark rows as changed. The changed rows that are on screen are
+rewritten together, at most once every FLUSH_EVERY_S. The others are rewritten
+when they scroll into view, so with thousands of targets the console only
+works on the rows a person can see.
+"""
+
+import time
 from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding, BindingType
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 
 from nocwatch_tui.console.model import TargetView
 from nocwatch_tui.console.sparkline import FAILURE_MARK, latency_deltas, sparkline
 from nocwatch_tui.console.status_style import status_text, theme_colour
+from nocwatch_tui.console.view_order import SortKey
+from nocwatch_tui.engine.store import now_ms
 from nocwatch_tui.i18n import _
 
 NO_DATA = "—"
 CELL_PADDING = 1
+MUTED_MARK = "⊘"  # before the mute time left, in the name cell
+FLUSH_EVERY_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -25,21 +40,56 @@ class _Column:
     share: int  # weight of the column in the width left after every minimum
 
 
-def _columns() -> list[_Column]:
-    return [
+# Table widths from which the optional columns appear.
+TAGS_FROM_WIDTH = 92
+P95_FROM_WIDTH = 102
+
+
+def _columns(total_width: int) -> list[_Column]:
+    columns = [
         _Column("status", _("Status"), 10, 0),
         _Column("name", _("Target"), 12, 4),
         _Column("last", _("Last"), 8, 0),
+    ]
+    if total_width >= P95_FROM_WIDTH:
+        columns.append(_Column("p95", _("p95"), 8, 0))
+    columns += [
         _Column("latency", _("Latency"), 12, 4),
         _Column("jitter", _("Jitter"), 7, 2),
         _Column("loss", _("Loss"), 6, 0),
         _Column("error", _("Error"), 9, 2),
     ]
+    if total_width >= TAGS_FROM_WIDTH:
+        columns.append(_Column("tags", _("Tags"), 10, 2))
+    return columns
+
+
+def _sorted_column(key: SortKey, column_keys: set[str]) -> tuple[str, str]:
+    """Return the column that shows the sort, and the label suffix that marks it."""
+    if key is SortKey.P95:
+        return ("p95", " ▼") if "p95" in column_keys else ("latency", " p95▼")
+    column = {
+        SortKey.NAME: "name",
+        SortKey.STATUS: "status",
+        SortKey.LATENCY: "last",
+        SortKey.LOSS: "loss",
+    }[key]
+    return column, " ▲" if key is SortKey.NAME else " ▼"
+
+
+def format_remaining(remaining_ms: int) -> str:
+    """Format a time left as minutes, hours and minutes, or days, rounded up."""
+    minutes = max(1, -(-remaining_ms // 60_000))
+    if minutes < 60:
+        return f"{minutes}m"
+    if minutes < 48 * 60:
+        return f"{minutes // 60}h{minutes % 60:02d}m"
+    return f"{minutes // (24 * 60)}d"
 
 
 def column_widths(total_width: int) -> dict[str, int]:
     """Share a table width among the columns, giving each at least its minimum."""
-    columns = _columns()
+    columns = _columns(total_width)
     usable = total_width - 2 * CELL_PADDING * len(columns) - 1
     spare = max(0, usable - sum(column.min_width for column in columns))
     shares = sum(column.share for column in columns)
@@ -68,24 +118,56 @@ class TargetGrid(DataTable[Text]):
     """The main grid; every cell is a Text object, so names are never read as markup."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "select_cursor", _("Detail"), id="detail"),
+        Binding("enter", "select_cursor", _("Detail"), id="grid.detail"),
     ]
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True, cell_padding=CELL_PADDING)
         self._widths: dict[str, int] = {}
+        self._views: dict[str, TargetView] = {}
+        self._changed: set[str] = set()
+        self._flush_pending = False
+        self._last_flush = 0.0
 
-    def build(self, views: list[TargetView]) -> None:
+    def on_mount(self) -> None:
+        self.watch(self, "scroll_y", self._scrolled, init=False)
+
+    def build(self, views: list[TargetView], sort_key: SortKey = SortKey.NAME) -> None:
         """Replace every row and size the columns to the current width."""
-        self._widths = column_widths(self.size.width or self.app.size.width)
+        total_width = self.size.width or self.app.size.width
+        self._widths = column_widths(total_width)
+        columns = _columns(total_width)
+        sorted_column, mark = _sorted_column(sort_key, {column.key for column in columns})
         cursor_key = self._cursor_key()
         self.clear(columns=True)
-        for column in _columns():
-            self.add_column(Text(column.label), width=self._widths[column.key], key=column.key)
-        for view in views:
-            self.add_row(*self._cells(view).values(), key=str(view.stored.id))
+        self._views = {str(view.stored.id): view for view in views}
+        self._changed.clear()
+        for column in columns:
+            label = column.label + (mark if column.key == sorted_column else "")
+            self.add_column(Text(label), width=self._widths[column.key], key=column.key)
+        for key, view in self._views.items():
+            self.add_row(*self._cells(view).values(), key=key)
         if cursor_key is not None and cursor_key in self.rows:
             self.move_cursor(row=self.get_row_index(cursor_key))
+
+    def row_order(self) -> list[int]:
+        """Return the target ids of the rows, top to bottom."""
+        return [int(row.key.value or 0) for row in self.ordered_rows]
+
+    def selected_id(self) -> int | None:
+        """Return the id of the target under the cursor, or None for an empty grid."""
+        key = self._cursor_key()
+        return None if key is None else int(key)
+
+    def select_target(self, target_id: int) -> None:
+        """Move the cursor to a target's row, if the grid shows it."""
+        key = str(target_id)
+        if key in self.rows:
+            self.move_cursor(row=self.get_row_index(key))
+
+    def widths_changed(self) -> bool:
+        """Tell whether the current width gives other column widths than the last build."""
+        return column_widths(self.size.width or self.app.size.width) != self._widths
 
     def _cursor_key(self) -> str | None:
         if not self.row_count:
@@ -94,35 +176,103 @@ class TargetGrid(DataTable[Text]):
         return row_key.value
 
     def refresh_target(self, view: TargetView) -> None:
-        """Rewrite the cells of one target's row."""
+        """Mark one target's row as changed; it is rewritten at the next flush."""
         row_key = str(view.stored.id)
         if row_key not in self.rows:
             return
-        for column_key, cell in self._cells(view).items():
-            self.update_cell(row_key, column_key, cell)
+        self._views[row_key] = view
+        self._changed.add(row_key)
+        if self._flush_pending:
+            return
+        self._flush_pending = True
+        wait_s = self._last_flush + FLUSH_EVERY_S - time.monotonic()
+        if wait_s > 0:
+            self.set_timer(wait_s, self._flush)
+        else:
+            self.call_later(self._flush)
+
+    def _flush(self) -> None:
+        """Rewrite the changed rows that are on screen."""
+        self._flush_pending = False
+        self._last_flush = time.monotonic()
+        self._write_visible_rows()
+
+    def _scrolled(self) -> None:
+        self._write_visible_rows()
+
+    def _write_visible_rows(self) -> None:
+        if not self._changed or not self.row_count:
+            return
+        # One row per line: the rows from the scroll offset to the bottom edge,
+        # with one more on each side in case the header shifts them.
+        first = max(0, int(self.scroll_y) - 1)
+        last = min(self.row_count, first + self.size.height + 2)
+        for index in range(first, last):
+            row_key, _column = self.coordinate_to_cell_key(Coordinate(index, 0))
+            key = row_key.value
+            if key is not None and key in self._changed:
+                self._changed.discard(key)
+                for column_key, cell in self._cells(self._views[key]).items():
+                    self.update_cell(key, column_key, cell)
 
     def _cells(self, view: TargetView) -> dict[str, Text]:
         variables = self.app.theme_variables
         last = view.last
         error_colour = theme_colour(variables, "error")
         error_style = Style(color=error_colour.rich_color if error_colour else None)
+        warning_colour = theme_colour(variables, "warning")
+        suspect_style = Style(color=warning_colour.rich_color if warning_colour else None)
 
         latencies = view.latencies()
-        latency_spark = Text(sparkline(latencies, self._widths.get("latency", 12)))
+        latency_width = self._widths.get("latency", 12)
+        latency_spark = Text(sparkline(latencies, latency_width))
         jitter_spark = Text(sparkline(latency_deltas(latencies), self._widths.get("jitter", 7)))
+        mark_suspect(latency_spark, view.suspects(), suspect_style)
         for spark in (latency_spark, jitter_spark):
             spark.highlight_words([FAILURE_MARK], style=error_style)
 
         error = Text(
             "" if last is None or last.error is None else str(last.error), style=error_style
         )
-        name = Text(view.stored.target.name, no_wrap=True, overflow="ellipsis")
-        return {
+        last_text = Text(format_ms(last.latency_ms if last else None), justify="right")
+        if last is not None and last.suspect:
+            last_text.stylize(suspect_style)
+        cells = {
             "status": status_text(view.status, variables),
-            "name": name,
-            "last": Text(format_ms(last.latency_ms if last else None), justify="right"),
+            "name": self._name_cell(view),
+            "last": last_text,
+            "p95": Text(format_ms(view.p95_ms), justify="right"),
             "latency": latency_spark,
             "jitter": jitter_spark,
             "loss": Text(format_pct(view.loss_pct), justify="right"),
             "error": error,
+            "tags": Text(", ".join(view.stored.target.tags), no_wrap=True, overflow="ellipsis"),
         }
+        return {key: cells[key] for key in self._widths}
+
+    def _name_cell(self, view: TargetView) -> Text:
+        """Return the target's name, followed by the mute time left while it is muted."""
+        name = view.stored.target.name
+        until_ms = view.stored.muted_until_ms
+        at_ms = now_ms()
+        if until_ms is None or not view.stored.muted_at(at_ms):
+            return Text(name, no_wrap=True, overflow="ellipsis")
+
+        muted_colour = theme_colour(self.app.theme_variables, "warning")
+        suffix = MUTED_MARK + format_remaining(until_ms - at_ms)
+        room = self._widths.get("name", 12) - len(suffix) - 1
+        if len(name) > room:
+            name = name[: max(0, room - 1)] + "…"
+        cell = Text(name, no_wrap=True)
+        cell.append(" ")
+        cell.append(suffix, style=Style(color=muted_colour.rich_color if muted_colour else None))
+        return cell
+
+
+def mark_suspect(spark: Text, suspects: list[bool], style: Style) -> None:
+    """Colour the bars of suspect samples in a right-aligned sparkline of the same samples."""
+    shown = suspects[-len(spark) :] if len(spark) else []
+    offset = len(spark) - len(shown)
+    for index, suspect in enumerate(shown):
+        if suspect:
+            spark.stylize(style, offset + index, offset + index + 1)

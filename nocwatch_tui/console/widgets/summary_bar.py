@@ -28,6 +28,8 @@ def engine_text(status: EngineStatus | None, mode: str, now_ms: int) -> str:
 class SummaryBar(Static):
     """Counts of targets by status and the engine's health, on one line."""
 
+    _shown: Text | None = None
+
     def show(
         self,
         window_label: str,
@@ -48,4 +50,7 @@ class SummaryBar(Static):
                 style=status_style(status, variables),
             )
         line.append(engine_text(engine, mode, now_ms))
-        self.update(line)
+        # An unchanged line is not set again: every update lays the screen out anew.
+        if line != self._shown:
+            self._shown = line
+            self.update(line)

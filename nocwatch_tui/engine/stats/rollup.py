@@ -47,11 +47,13 @@ class Rollup:
     histograms: dict[str, Histogram] = field(default_factory=_empty_histograms)
     last_error: str | None = None
     last_sample_at_ms: int | None = None
+    suspect_samples: int = 0
 
     def add(self, row: SampleRow, previous: SampleRow | None) -> None:
         """Add one sample; `previous` is the target's sample just before it, if any."""
         self.samples += 1
         self.responses += row.responded
+        self.suspect_samples += row.suspect
         self.last_sample_at_ms = row.started_at_ms
         if row.error is not None:
             self.errors[row.error] += 1
@@ -81,6 +83,7 @@ class Rollup:
     def merge(self, later: "Rollup") -> None:
         """Add the rollup of a span that follows this one."""
         self.samples += later.samples
+        self.suspect_samples += later.suspect_samples
         self.responses += later.responses
         self.passed += later.passed
         self.latency_count += later.latency_count
@@ -160,4 +163,5 @@ def summarize_rollup(rollup: Rollup) -> WindowStats:
         errors=dict(sorted(rollup.errors.items())),
         last_error=rollup.last_error,
         last_sample_at_ms=rollup.last_sample_at_ms,
+        suspect_samples=rollup.suspect_samples,
     )

@@ -27,6 +27,7 @@ class SampleRow(NamedTuple):
     tls_ms: float | None
     ttfb_ms: float | None
     transfer_ms: float | None
+    suspect: bool = False
 
     @property
     def passed(self) -> bool:
@@ -52,7 +53,8 @@ class WindowStats:
     (`responses`) and probes that passed every check (`passed`). Percentages run
     from 0 to 100 and are not rounded. Latency, jitter and phase figures use
     only passed samples. `errors` maps each error class seen to its count, sorted
-    by class name.
+    by class name. `suspect_samples` counts the samples taken while the engine's
+    event loop lagged (see `loop_lag.SUSPECT_LAG_MS`).
     """
 
     samples: int
@@ -72,6 +74,7 @@ class WindowStats:
     errors: dict[str, int]
     last_error: str | None
     last_sample_at_ms: int | None
+    suspect_samples: int = 0
 
 
 def _count_errors(rows: Iterable[SampleRow]) -> dict[str, int]:
@@ -150,4 +153,5 @@ def summarize(samples: Iterable[SampleRow]) -> WindowStats:
         errors=_count_errors(rows),
         last_error=_last_error(rows),
         last_sample_at_ms=rows[-1].started_at_ms if rows else None,
+        suspect_samples=sum(1 for row in rows if row.suspect),
     )
