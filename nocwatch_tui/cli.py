@@ -13,6 +13,7 @@ from pathlib import Path
 import platformdirs
 
 from nocwatch_tui import __version__
+from nocwatch_tui.engine.lease import LeaseLostError
 from nocwatch_tui.engine.settings import Settings, SettingsError, load_settings
 from nocwatch_tui.engine.store import StoreError
 from nocwatch_tui.engine.targets import Target, TargetsFileError, load_targets_file
@@ -126,7 +127,17 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help=_("length of each healthy and failing period of the flapping server"),
     )
-    commands.add_parser("serve", parents=[common], help=_("run the engine without a console"))
+    serve = commands.add_parser(
+        "serve", parents=[common], help=_("run the engine without a console")
+    )
+    serve.add_argument(
+        "--listen",
+        metavar="HOST:PORT",
+        help=_(
+            "address of /metrics and /health (default: [metrics] listen of the settings,"
+            " 127.0.0.1:9464); `off` serves nothing"
+        ),
+    )
     report = commands.add_parser(
         "report", parents=[common], help=_("print per-target window statistics")
     )
@@ -186,6 +197,21 @@ def _configure_logging(verbose: bool) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+def parse_listen(value: str) -> tuple[str, int] | None:
+    """Parse HOST:PORT (`[::1]:9464` for IPv6), or `off`, into an address or None."""
+    if value.strip().lower() == "off":
+        return None
+    host, separator, port_text = value.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not separator or not host or not port_text.isdigit() or int(port_text) > 65535:
+        raise UsageError(
+            _("--listen {value!r}: expected HOST:PORT such as 127.0.0.1:9464, or off").format(
+                value=value
+            )
+        )
+    return host, int(port_text)
+
+
 def _load_targets(path: Path | None) -> list[Target] | None:
     return None if path is None else load_targets_file(path)
 
@@ -195,7 +221,9 @@ def _run_serve(args: argparse.Namespace) -> int:
 
     _configure_logging(args.verbose)
     targets = _load_targets(args.targets)
-    asyncio.run(serve(args.db, targets, _settings(args)))
+    settings = _settings(args)
+    listen = parse_listen(args.listen if args.listen is not None else settings.metrics.listen)
+    asyncio.run(serve(args.db, targets, settings, listen))
     return EXIT_OK
 
 
@@ -346,6 +374,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, TargetsFileError, SettingsError, StoreError) as error:
         print(_("nocwatch: error: {message}").format(message=error), file=sys.stderr)
         return EXIT_USAGE
+    except LeaseLostError as error:
+        print(_("nocwatch: error: {message}").format(message=error), file=sys.stderr)
+        return EXIT_FAILURE
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

@@ -1,7 +1,7 @@
 """The NOC Watch Textual application."""
 
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
@@ -11,8 +11,6 @@ from nocwatch_tui.engine.settings import Settings
 from nocwatch_tui.engine.store import Store
 from nocwatch_tui.engine.windows import WINDOWS_S
 from nocwatch_tui.i18n import _
-
-EngineMode = Literal["own", "attached"]
 
 
 class NocWatchApp(App[None]):
@@ -31,7 +29,7 @@ class NocWatchApp(App[None]):
         *,
         window: str = "15m",
         operator: str = "operator",
-        engine_mode: EngineMode = "attached",
+        engine_pid: int | None = None,
         settings: Settings | None = None,
     ) -> None:
         super().__init__()
@@ -39,7 +37,9 @@ class NocWatchApp(App[None]):
         self.db_path = db_path
         self.window_s = WINDOWS_S[window]
         self.operator = operator
-        self.engine_mode: EngineMode = engine_mode
+        # The process id of the engine this console started, or None when it
+        # attaches to an engine that another process started.
+        self.engine_pid = engine_pid
         self._store: Store | None = None
 
     @property

@@ -3,11 +3,11 @@
 import asyncio
 import json
 import logging
-import os
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,10 +15,11 @@ from typing import IO
 
 import platformdirs
 
-from nocwatch_tui.console.app import EngineMode, NocWatchApp
+from nocwatch_tui.console.app import NocWatchApp
+from nocwatch_tui.engine.lease import is_live
 from nocwatch_tui.engine.runtime import import_if_empty
 from nocwatch_tui.engine.settings import Settings
-from nocwatch_tui.engine.store import Store, now_ms
+from nocwatch_tui.engine.store import EngineLease, Store, now_ms
 from nocwatch_tui.engine.targets import Target
 from nocwatch_tui.i18n import _
 from nocwatch_tui.parent_watch import child_environment
@@ -27,35 +28,52 @@ log = logging.getLogger("nocwatch.console")
 
 ENGINE_STOP_TIMEOUT_S = 15.0
 LAB_START_TIMEOUT_S = 15.0
-LIVE_HEARTBEAT_MS = 5_000
+ENGINE_START_TIMEOUT_S = 15.0
+ENGINE_POLL_S = 0.1
 DEMO_INTERVAL_S = 2.0
 DEMO_TIMEOUT_S = 1.5
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-async def _prepare_database(db_path: Path, targets: Sequence[Target] | None) -> bool:
-    """Create or migrate the database, import targets, and tell whether an engine owns it."""
+async def _prepare_database(db_path: Path, targets: Sequence[Target] | None) -> EngineLease | None:
+    """Create or migrate the database, import targets, and return the live engine lease if any."""
     store = await Store.open(db_path)
     try:
         await import_if_empty(store, targets)
-        status = await store.engine_status()
+        lease = await store.read_lease()
     finally:
         await store.close()
-    return (
-        status is not None
-        and status.stopped_at_ms is None
-        and now_ms() - status.heartbeat_at_ms < LIVE_HEARTBEAT_MS
-        and _pid_alive(status.pid)
-    )
+    return lease if lease is not None and is_live(lease, now_ms()) else None
+
+
+async def _wait_for_engine(
+    db_path: Path, child: subprocess.Popen[bytes], timeout_s: float
+) -> EngineLease | None:
+    """Wait until an engine holds the lease: the child, or another one that won the race.
+
+    Returns None when the child stopped or the time ran out with no live lease.
+    """
+    store = await Store.open(db_path, create=False)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            lease = await store.read_lease()
+            live = lease is not None and is_live(lease, now_ms())
+            if live and lease is not None and (lease.pid == child.pid or child.poll() is not None):
+                return lease
+            if child.poll() is not None and not live:
+                return None
+            await asyncio.sleep(ENGINE_POLL_S)
+    finally:
+        await store.close()
+    return None
+
+
+def _last_line(path: Path) -> str:
+    try:
+        lines = path.read_text(errors="replace").strip().splitlines()
+    except OSError:
+        return ""
+    return lines[-1] if lines else ""
 
 
 def _python_command(*arguments: str) -> list[str]:
@@ -64,12 +82,14 @@ def _python_command(*arguments: str) -> list[str]:
 
 @contextmanager
 def _engine_process(
-    db_path: Path, settings_path: Path | None, log_path: Path
+    db_path: Path, settings_path: Path | None, log_path: Path, listen: str | None
 ) -> Iterator[subprocess.Popen[bytes]]:
     """Run `nocwatch serve` on the database as a child process, stopping it on exit."""
     arguments = ["serve", "--db", str(db_path)]
     if settings_path is not None:
         arguments += ["--settings", str(settings_path)]
+    if listen is not None:
+        arguments += ["--listen", listen]
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as log_file:
         # A new session keeps the terminal's ctrl+c away from the engine, which
@@ -110,22 +130,42 @@ def run_console(
     settings: Settings,
     settings_path: Path | None = None,
     log_path: Path | None = None,
+    listen: str | None = None,
 ) -> int:
-    """Run the console on a database, with its own engine unless one already runs there."""
-    engine_running = asyncio.run(_prepare_database(db_path, targets))
+    """Run the console on a database, attached to its engine or with an engine of its own.
+
+    `listen` is the metrics address of an engine the console starts (default:
+    the settings' address).
+    """
+    holder = asyncio.run(_prepare_database(db_path, targets))
+    if holder is not None:
+        log.info("attaching to the engine of %s (pid %d on %s)", db_path, holder.pid, holder.host)
+        _app(db_path, window, operator, settings, engine_pid=None).run()
+        return 0
+
     if log_path is None:
         log_path = platformdirs.user_log_path("nocwatch") / "engine.log"
-
-    mode: EngineMode = "attached" if engine_running else "own"
-    app = NocWatchApp(
-        db_path, window=window, operator=operator, engine_mode=mode, settings=settings
-    )
-    if engine_running:
-        app.run()
-        return 0
-    with _engine_process(db_path, settings_path, log_path):
-        app.run()
+    with _engine_process(db_path, settings_path, log_path, listen) as child:
+        holder = asyncio.run(_wait_for_engine(db_path, child, ENGINE_START_TIMEOUT_S))
+        if holder is None:
+            print(
+                _("nocwatch: the engine did not start ({reason}); see {log}").format(
+                    reason=_last_line(log_path) or _("no message"), log=log_path
+                ),
+                file=sys.stderr,
+            )
+            return 1
+        engine_pid = child.pid if holder.pid == child.pid else None
+        _app(db_path, window, operator, settings, engine_pid=engine_pid).run()
     return 0
+
+
+def _app(
+    db_path: Path, window: str, operator: str, settings: Settings, engine_pid: int | None
+) -> NocWatchApp:
+    return NocWatchApp(
+        db_path, window=window, operator=operator, engine_pid=engine_pid, settings=settings
+    )
 
 
 def _read_lab_urls(lab: subprocess.Popen[str]) -> dict[str, str]:
@@ -190,6 +230,8 @@ def run_demo(
                 settings,
                 settings_path,
                 log_path=workdir / "engine.log",
+                # Any free port, so that a demo never competes for the metrics port.
+                listen="127.0.0.1:0",
             )
         finally:
             if lab.poll() is None:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from nocwatch_tui.engine.detector import Detector
 from nocwatch_tui.engine.incidents import IncidentChange, open_incidents, write_changes
+from nocwatch_tui.engine.lease import LeaseKeeper, LeaseLostError, take_lease
 from nocwatch_tui.engine.loop_lag import LoopLagMonitor
 from nocwatch_tui.engine.prober import Prober
 from nocwatch_tui.engine.sample import Sample
@@ -19,6 +20,7 @@ from nocwatch_tui.engine.settings import Settings
 from nocwatch_tui.engine.store import EngineStatus, Store, now_ms
 from nocwatch_tui.engine.targets import Target
 from nocwatch_tui.engine.writer import SampleWriter
+from nocwatch_tui.i18n import _
 
 log = logging.getLogger("nocwatch.engine")
 
@@ -130,20 +132,50 @@ class Engine:
         )
 
 
-async def serve(db_path: Path, targets: Sequence[Target] | None, settings: Settings) -> None:
-    """Run the engine on a database until SIGINT or SIGTERM."""
+async def serve(
+    db_path: Path,
+    targets: Sequence[Target] | None,
+    settings: Settings,
+    listen: tuple[str, int] | None = None,
+) -> None:
+    """Run the engine on a database until SIGINT or SIGTERM, holding its lease throughout.
+
+    Raises LeaseHeldError before touching anything when another engine owns the
+    database, and LeaseLostError after stopping when the lease could not be kept.
+    """
     store = await Store.open(db_path)
+    # The lease has its own connection, so that a long write transaction on the
+    # engine's connection never delays a renewal.
+    lease_store = await Store.open(db_path)
     try:
-        await import_if_empty(store, targets)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signal_number in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signal_number, stop.set)
+        lease = await take_lease(lease_store)
+        keeper = LeaseKeeper(lease_store, lease)
         try:
-            await Engine(store, settings).run(stop)
+            await import_if_empty(store, targets)
+            await _run_until_signal(Engine(store, settings), keeper)
         finally:
-            for signal_number in (signal.SIGINT, signal.SIGTERM):
-                with contextlib.suppress(ValueError, RuntimeError):
-                    loop.remove_signal_handler(signal_number)
+            await keeper.release()
+        if keeper.lost:
+            raise LeaseLostError(
+                _("{path}: the engine lost its lease and stopped").format(path=db_path)
+            )
     finally:
+        await lease_store.close()
         await store.close()
+
+
+async def _run_until_signal(engine: Engine, keeper: LeaseKeeper) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signal_number, stop.set)
+    keeper_task = asyncio.create_task(keeper.run(stop.set))
+    try:
+        await engine.run(stop)
+    finally:
+        keeper_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await keeper_task
+        for signal_number in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(ValueError, RuntimeError):
+                loop.remove_signal_handler(signal_number)

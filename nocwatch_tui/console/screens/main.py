@@ -22,10 +22,10 @@ from nocwatch_tui.console.screens.confirm import ConfirmScreen
 from nocwatch_tui.console.screens.note import NoteScreen
 from nocwatch_tui.console.widgets.grid import TargetGrid
 from nocwatch_tui.console.widgets.incident_log import IncidentFilter, IncidentLog
-from nocwatch_tui.console.widgets.summary_bar import SummaryBar
+from nocwatch_tui.console.widgets.summary_bar import SummaryBar, engine_mode
 from nocwatch_tui.engine import incidents as incident_store
 from nocwatch_tui.engine.incidents import Incident, Severity
-from nocwatch_tui.engine.store import EngineStatus, Store, now_ms
+from nocwatch_tui.engine.store import EngineLease, EngineStatus, Store, now_ms
 from nocwatch_tui.engine.windows import window_label
 from nocwatch_tui.i18n import _
 
@@ -50,6 +50,7 @@ class MainScreen(Screen[None]):
         self.incident_filter = IncidentFilter.ALL
         self._incidents_loaded = False
         self._belled: set[int] = set()
+        self.lease: EngineLease | None = None
 
     def compose(self) -> ComposeResult:
         yield SummaryBar(id="summary")
@@ -124,6 +125,7 @@ class MainScreen(Screen[None]):
     @on(EngineStatusRead)
     def _engine_status_read(self, message: EngineStatusRead) -> None:
         self.engine = message.status
+        self.lease = message.lease
         self._refresh_summary()
 
     @on(DataTable.RowHighlighted)
@@ -177,12 +179,14 @@ class MainScreen(Screen[None]):
         self.query_one(IncidentLog).tick(now_ms())
 
     def _refresh_summary(self) -> None:
+        stamp = now_ms()
+        mode = engine_mode(self.lease, getattr(self.app, "engine_pid", None), stamp)
         self.query_one(SummaryBar).show(
             window_label(self._window_s),
             [view.status for view in self.views.values()],
             self.engine,
-            getattr(self.app, "engine_mode", "attached"),
-            now_ms(),
+            mode,
+            stamp,
         )
 
     def on_resize(self) -> None:

@@ -1,0 +1,149 @@
+"""Consoles on a database that `serve` owns attach to it; a console alone starts its own engine."""
+
+import fcntl
+import os
+import pty
+import re
+import select
+import struct
+import subprocess
+import termios
+import time
+from pathlib import Path
+
+import pytest
+from test_lease import read_lease
+from textual.pilot import Pilot
+
+from nocwatch_tui.console.app import NocWatchApp
+from nocwatch_tui.console.widgets.summary_bar import SummaryBar
+
+from conftest import ServeProcess, nocwatch_command, wait_until
+from console_data import make_console_database
+
+_ESCAPES = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Za-z0-9]|\x1b[=>]")
+
+
+def summary_text(app: NocWatchApp) -> str:
+    return str(app.screen.query_one(SummaryBar).render())
+
+
+async def wait_for_text(pilot: Pilot[None], app: NocWatchApp, text: str) -> bool:
+    for _ in range(60):
+        if text in summary_text(app):
+            return True
+        await pilot.pause(0.1)
+    return text in summary_text(app)
+
+
+def start_serve(serve_process, db: Path) -> ServeProcess:
+    serve = serve_process("--db", str(db), "--listen", "127.0.0.1:0")
+    assert wait_until(lambda: (read_lease(db) or (0,))[0] == serve.process.pid, 15)
+    return serve
+
+
+@pytest.fixture
+def console_db(tmp_path: Path) -> Path:
+    return make_console_database(tmp_path / "console.db")
+
+
+async def test_summary_says_attached(serve_process, console_db: Path) -> None:
+    db = console_db
+    start_serve(serve_process, db)
+
+    app = NocWatchApp(db)
+    async with app.run_test(size=(100, 24)) as pilot:
+        assert await wait_for_text(pilot, app, "attached · loop lag")
+        assert "own engine" not in summary_text(app)
+
+
+async def test_summary_says_own_engine(serve_process, console_db: Path) -> None:
+    db = console_db
+    serve = start_serve(serve_process, db)
+
+    app = NocWatchApp(db, engine_pid=serve.process.pid)
+    async with app.run_test(size=(100, 24)) as pilot:
+        assert await wait_for_text(pilot, app, "own engine · loop lag")
+
+
+class ConsoleInTerminal:
+    """`nocwatch` running in a pseudo-terminal, as an operator would start it."""
+
+    def __init__(self, *arguments: str) -> None:
+        self._fd, secondary = pty.openpty()
+        fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+        self.process = subprocess.Popen(
+            nocwatch_command(*arguments),
+            stdin=secondary,
+            stdout=secondary,
+            stderr=secondary,
+            env={**os.environ, "TERM": "xterm-256color", "COLUMNS": "100", "LINES": "24"},
+            start_new_session=True,
+        )
+        os.close(secondary)
+        self.screen = b""
+
+    def read_until(self, text: str, timeout_s: float) -> bool:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if text.encode() in _ESCAPES.sub(b"", self.screen):
+                return True
+            ready, _, _ = select.select([self._fd], [], [], 0.1)
+            if ready:
+                try:
+                    self.screen += os.read(self._fd, 65536)
+                except OSError:
+                    break
+        return text.encode() in _ESCAPES.sub(b"", self.screen)
+
+    def children(self) -> list[int]:
+        path = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        return [int(pid) for pid in path.read_text().split()]
+
+    def quit(self) -> int:
+        os.write(self._fd, b"q")
+        try:
+            return self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return self.process.wait()
+        finally:
+            os.close(self._fd)
+
+
+def test_two_consoles_attach_to_serve(serve_process, tmp_path: Path) -> None:
+    db = make_console_database(tmp_path / "console.db")
+    serve = start_serve(serve_process, db)
+
+    consoles = [ConsoleInTerminal("--db", str(db)) for _ in range(2)]
+    try:
+        for console in consoles:
+            assert console.read_until("attached", 30), console.screen[-2000:]
+        for console in consoles:
+            assert console.children() == []
+        lease = read_lease(db)
+        assert lease is not None
+        assert lease[0] == serve.process.pid
+    finally:
+        codes = [console.quit() for console in consoles]
+
+    assert codes == [0, 0]
+    assert serve.process.poll() is None
+
+
+def test_lone_console_owns_its_engine(tmp_path: Path) -> None:
+    db = make_console_database(tmp_path / "console.db")
+
+    console = ConsoleInTerminal("--db", str(db))
+    try:
+        assert console.read_until("own engine", 30), console.screen[-2000:]
+        children = console.children()
+        assert len(children) == 1
+        lease = read_lease(db)
+        assert lease is not None
+        assert lease[0] == children[0]
+    finally:
+        code = console.quit()
+
+    assert code == 0
+    assert read_lease(db) is None
