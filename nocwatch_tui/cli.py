@@ -14,6 +14,7 @@ import platformdirs
 
 from nocwatch_tui import __version__
 from nocwatch_tui.engine.lease import LeaseLostError
+from nocwatch_tui.engine.metrics_server import ListenError
 from nocwatch_tui.engine.settings import Settings, SettingsError, load_settings
 from nocwatch_tui.engine.store import StoreError
 from nocwatch_tui.engine.targets import Target, TargetsFileError, load_targets_file
@@ -197,16 +198,19 @@ def _configure_logging(verbose: bool) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def parse_listen(value: str) -> tuple[str, int] | None:
-    """Parse HOST:PORT (`[::1]:9464` for IPv6), or `off`, into an address or None."""
+def parse_listen(value: str, source: str) -> tuple[str, int] | None:
+    """Parse HOST:PORT (`[::1]:9464` for IPv6), or `off`, into an address or None.
+
+    `source` names where the value came from, for the error message.
+    """
     if value.strip().lower() == "off":
         return None
     host, separator, port_text = value.rpartition(":")
     host = host.removeprefix("[").removesuffix("]")
     if not separator or not host or not port_text.isdigit() or int(port_text) > 65535:
         raise UsageError(
-            _("--listen {value!r}: expected HOST:PORT such as 127.0.0.1:9464, or off").format(
-                value=value
+            _("{source} {value!r}: expected HOST:PORT such as 127.0.0.1:9464, or off").format(
+                source=source, value=value
             )
         )
     return host, int(port_text)
@@ -222,7 +226,10 @@ def _run_serve(args: argparse.Namespace) -> int:
     _configure_logging(args.verbose)
     targets = _load_targets(args.targets)
     settings = _settings(args)
-    listen = parse_listen(args.listen if args.listen is not None else settings.metrics.listen)
+    if args.listen is not None:
+        listen = parse_listen(args.listen, "--listen")
+    else:
+        listen = parse_listen(settings.metrics.listen, "[metrics] listen")
     asyncio.run(serve(args.db, targets, settings, listen))
     return EXIT_OK
 
@@ -371,7 +378,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     start_parent_watch()
     try:
         return _COMMANDS[args.command](args)
-    except (UsageError, TargetsFileError, SettingsError, StoreError) as error:
+    except (UsageError, TargetsFileError, SettingsError, StoreError, ListenError) as error:
         print(_("nocwatch: error: {message}").format(message=error), file=sys.stderr)
         return EXIT_USAGE
     except LeaseLostError as error:

@@ -18,6 +18,8 @@ class LoopLagMonitor:
 
     def __init__(self, history: int = 200) -> None:
         self.current_ms = 0.0
+        # perf_counter of the latest tick, read by the health check from another thread.
+        self.last_tick_s: float | None = None
         self._recent: deque[float] = deque(maxlen=history)
 
     async def run(self) -> None:
@@ -27,6 +29,7 @@ class LoopLagMonitor:
             await asyncio.sleep(TICK_S)
             self.current_ms = max(0.0, (time.perf_counter_ns() - planned_ns) / 1e6)
             self._recent.append(self.current_ms)
+            self.last_tick_s = time.perf_counter()
 
     def p99_ms(self) -> float | None:
         """Return the p99 lag over the last `history` ticks (10 s by default)."""

@@ -6,13 +6,17 @@ import logging
 import os
 import signal
 import sqlite3
+import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from nocwatch_tui.engine.detector import Detector
 from nocwatch_tui.engine.incidents import IncidentChange, open_incidents, write_changes
 from nocwatch_tui.engine.lease import LeaseKeeper, LeaseLostError, take_lease
 from nocwatch_tui.engine.loop_lag import LoopLagMonitor
+from nocwatch_tui.engine.metrics import EngineMetrics
+from nocwatch_tui.engine.metrics_server import MetricsServer, make_app
 from nocwatch_tui.engine.prober import Prober
 from nocwatch_tui.engine.sample import Sample
 from nocwatch_tui.engine.scheduler import Scheduler
@@ -26,6 +30,10 @@ log = logging.getLogger("nocwatch.engine")
 
 HEARTBEAT_S = 1.0
 RETRY_DELAY_S = 1.0
+# /health reports the engine unhealthy when the event loop has not ticked for
+# LOOP_STALL_S, or when samples wait and none was written for WRITER_STALL_S.
+LOOP_STALL_S = 2.0
+WRITER_STALL_S = 15.0
 
 
 async def import_if_empty(store: Store, targets: Sequence[Target] | None) -> None:
@@ -45,20 +53,34 @@ class Engine:
         self.prober = Prober()
         self.detector = Detector(self.settings.thresholds)
         self.writer = SampleWriter(store, after_write=self._detect)
-        self.scheduler = Scheduler(self.prober, self.writer.put, self.loop_lag)
+        self.metrics = EngineMetrics(self.settings.metrics.site, self.settings.thresholds.window_s)
+        self.scheduler = Scheduler(self.prober, self._on_sample, self.loop_lag)
+        self.metrics.bind_engine(
+            loop_lag_s=lambda: None if (lag := self.loop_lag.p99_ms()) is None else lag / 1000,
+            in_flight=lambda: self.scheduler.in_flight,
+            write_queue=lambda: self.writer.depth,
+        )
         self.started_at_ms = now_ms()
+        self._started_s = time.perf_counter()
+        self._writer_task: asyncio.Task[None] | None = None
+
+    def _on_sample(self, sample: Sample) -> None:
+        self.writer.put(sample)
+        self.metrics.observe(sample)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run until `stop` is set, then write every pending sample."""
         log.info("engine started on %s (pid %d)", self.store.path, os.getpid())
         await self._restore_detection()
         lag_task = asyncio.create_task(self.loop_lag.run())
-        writer_task = asyncio.create_task(self.writer.run())
+        self._writer_task = writer_task = asyncio.create_task(self.writer.run())
         heartbeat_task = asyncio.create_task(self._heartbeat())
+        windows_task = asyncio.create_task(self.metrics.refresh_windows(self.store))
         try:
             await stop.wait()
         finally:
             heartbeat_task.cancel()
+            windows_task.cancel()
             await self.scheduler.stop()
             self.writer.stop()
             await writer_task
@@ -76,6 +98,7 @@ class Engine:
                 revision = current
                 targets = await self.store.list_targets()
                 self.detector.set_targets(targets)
+                self.metrics.set_targets(targets)
                 self.scheduler.reconcile(targets)
             await self._write_status(stopped=False)
             await asyncio.sleep(HEARTBEAT_S)
@@ -116,6 +139,35 @@ class Engine:
                 continue
             return
 
+    def health(self) -> tuple[bool, dict[str, Any]]:
+        """Tell whether the event loop and the writer are alive, with a small JSON body.
+
+        Called from the metrics server's threads, so it only reads plain attributes.
+        """
+        now_s = time.perf_counter()
+        last_tick_s = self.loop_lag.last_tick_s
+        loop_alive = last_tick_s is not None and now_s - last_tick_s < LOOP_STALL_S
+
+        writer_task = self._writer_task
+        last_write_s = self.writer.last_write_s or self._started_s
+        if writer_task is None or writer_task.done():
+            writer_state = "stopped"
+        elif self.writer.depth and now_s - last_write_s > WRITER_STALL_S:
+            writer_state = "stalled"
+        else:
+            writer_state = "ok"
+
+        healthy = loop_alive and writer_state == "ok"
+        lag_ms = self.loop_lag.p99_ms()
+        return healthy, {
+            "status": "ok" if healthy else "unhealthy",
+            "loop": "ok" if loop_alive else "stalled",
+            "writer": writer_state,
+            "loop_lag_p99_ms": None if lag_ms is None else round(lag_ms, 2),
+            "write_queue_depth": self.writer.depth,
+            "probes_in_flight": self.scheduler.in_flight,
+        }
+
     async def _write_status(self, *, stopped: bool) -> None:
         stamp = now_ms()
         await self.store.write_engine_status(
@@ -152,7 +204,16 @@ async def serve(
         keeper = LeaseKeeper(lease_store, lease)
         try:
             await import_if_empty(store, targets)
-            await _run_until_signal(Engine(store, settings), keeper)
+            engine = Engine(store, settings)
+            server = None
+            if listen is not None:
+                server = MetricsServer(*listen, make_app(engine.metrics.registry, engine.health))
+                server.start()
+            try:
+                await _run_until_signal(engine, keeper)
+            finally:
+                if server is not None:
+                    await asyncio.to_thread(server.stop)
         finally:
             await keeper.release()
         if keeper.lost:
