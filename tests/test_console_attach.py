@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import pytest
-from test_lease import read_lease
 from textual.pilot import Pilot
 
 from nocwatch_tui.console.app import NocWatchApp
@@ -20,6 +19,7 @@ from nocwatch_tui.console.widgets.summary_bar import SummaryBar
 
 from conftest import ServeProcess, nocwatch_command, wait_until
 from console_data import make_console_database
+from test_lease import read_lease
 
 _ESCAPES = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Za-z0-9]|\x1b[=>]")
 

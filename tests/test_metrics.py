@@ -15,7 +15,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from nocwatch_tui.engine.metrics_server import MetricsServer, make_app
-from nocwatch_tui.engine.runtime import Engine
+from nocwatch_tui.engine.runtime import LOOP_STALL_S, Engine
 from nocwatch_tui.engine.store import Store, now_ms
 from nocwatch_tui.lab import Lab
 
@@ -153,6 +153,15 @@ async def test_metrics_parse_and_agree_with_report(serving) -> None:
         assert up["failing"] == 0.0
 
         pause_all(db)
+        history: list[dict[str, int]] = []
+
+        def stopped_probing() -> bool:
+            history.append(stored_counts(db))
+            return len(history) > 1 and history[-1] == history[-2]
+
+        # The engine reconciles targets every second, so two equal counts 1.5 s apart
+        # mean that no probe is left in flight.
+        assert await asyncio.to_thread(wait_until, stopped_probing, 15, 1.5)
 
         def settled() -> bool:
             counts = stored_counts(db)
@@ -237,6 +246,7 @@ async def test_unknown_path_answers_404(serving) -> None:
 
 async def test_health_answers_503_when_engine_not_running(store: Store) -> None:
     engine = Engine(store)
+    engine._started_s -= LOOP_STALL_S
     server = MetricsServer("127.0.0.1", 0, make_app(engine.metrics.registry, engine.health))
     server.start()
     try:

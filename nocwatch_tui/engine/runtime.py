@@ -1,4 +1,4 @@
-"""The engine process: scheduler, prober, writer and status heartbeat on one event loop."""
+"""The engine process: scheduler, prober, writer, webhook sender and heartbeat on one loop."""
 
 import asyncio
 import contextlib
@@ -23,6 +23,7 @@ from nocwatch_tui.engine.scheduler import Scheduler
 from nocwatch_tui.engine.settings import Settings
 from nocwatch_tui.engine.store import EngineStatus, Store, now_ms
 from nocwatch_tui.engine.targets import Target
+from nocwatch_tui.engine.webhooks import WebhookSender
 from nocwatch_tui.engine.writer import SampleWriter
 from nocwatch_tui.i18n import _
 
@@ -60,6 +61,12 @@ class Engine:
             in_flight=lambda: self.scheduler.in_flight,
             write_queue=lambda: self.writer.depth,
         )
+        self.sender = WebhookSender(
+            store.path,
+            self.settings.webhooks,
+            self.settings.metrics.site,
+            on_backlog=self.metrics.set_outbox_backlog,
+        )
         self.started_at_ms = now_ms()
         self._started_s = time.perf_counter()
         self._writer_task: asyncio.Task[None] | None = None
@@ -76,11 +83,15 @@ class Engine:
         self._writer_task = writer_task = asyncio.create_task(self.writer.run())
         heartbeat_task = asyncio.create_task(self._heartbeat())
         windows_task = asyncio.create_task(self.metrics.refresh_windows(self.store))
+        sender_task = asyncio.create_task(self.sender.run())
         try:
             await stop.wait()
         finally:
             heartbeat_task.cancel()
             windows_task.cancel()
+            sender_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sender_task
             await self.scheduler.stop()
             self.writer.stop()
             await writer_task
@@ -145,8 +156,9 @@ class Engine:
         Called from the metrics server's threads, so it only reads plain attributes.
         """
         now_s = time.perf_counter()
-        last_tick_s = self.loop_lag.last_tick_s
-        loop_alive = last_tick_s is not None and now_s - last_tick_s < LOOP_STALL_S
+        # Until its first tick, the loop counts from the engine's creation.
+        last_tick_s = self.loop_lag.last_tick_s or self._started_s
+        loop_alive = now_s - last_tick_s < LOOP_STALL_S
 
         writer_task = self._writer_task
         last_write_s = self.writer.last_write_s or self._started_s

@@ -1,8 +1,8 @@
 """The SQLite store: schema, migrations and the queries the engine and console share.
 
 One database file in WAL mode contains targets, samples, incidents, the
-engine's status and the lease that lets one engine at a time probe the
-database's targets.
+engine's status, the lease that lets one engine at a time probe the
+database's targets, and the outbox of webhook notifications.
 Its schema version is `PRAGMA user_version`; opening a file migrates it
 forward and rejects a file from a newer version.
 """
@@ -92,6 +92,26 @@ _MIGRATIONS: tuple[str, ...] = (
         acquired_at_ms INTEGER NOT NULL,
         renewed_at_ms INTEGER NOT NULL
     );
+    """,
+    """
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        idempotency_key TEXT NOT NULL,
+        webhook TEXT NOT NULL DEFAULT '',
+        event TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        target_name TEXT NOT NULL,
+        target_tags TEXT NOT NULL DEFAULT '[]',
+        payload TEXT NOT NULL,
+        state TEXT NOT NULL,
+        created_at_ms INTEGER NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at_ms INTEGER NOT NULL,
+        last_error TEXT,
+        done_at_ms INTEGER,
+        UNIQUE (webhook, idempotency_key)
+    );
+    CREATE INDEX outbox_due ON outbox (state, next_attempt_at_ms);
     """,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
