@@ -59,13 +59,18 @@ def idempotency_key(incident_id: int, event: str) -> str:
     return f"{incident_id}:{event}"
 
 
-def event_payload(event: str, incident: Mapping[str, Any], target: Target) -> dict[str, Any]:
-    """Build the stored body of a notification; the sender adds `site` and `sent_at`."""
+def event_payload(
+    event: str, incident: Mapping[str, Any], target: Target | None, target_name: str
+) -> dict[str, Any]:
+    """Build the stored body of a notification; the sender adds `site` and `sent_at`.
+
+    A target deleted since the incident opened has a null `url`.
+    """
     return {
         "event": event,
         "idempotency_key": idempotency_key(int(incident["id"]), event),
         "incident": dict(incident),
-        "target": {"name": target.name, "url": target.public_url()},
+        "target": {"name": target_name, "url": None if target is None else target.public_url()},
     }
 
 
@@ -73,20 +78,22 @@ async def enqueue_incident_event(
     db: aiosqlite.Connection,
     event: str,
     incident: Mapping[str, Any],
-    target: Target,
+    target: Target | None,
+    target_name: str,
     at_ms: int | None = None,
 ) -> bool:
     """Record a notification of an incident event, in the caller's open transaction.
 
     `incident` is the object of `nocwatch incidents --format json` (`id`,
-    `target`, `kind`, `severity`, ...). It runs one INSERT and never begins or
-    commits, so the caller commits it with the incident change. Returns False
-    when this event of this incident was already recorded.
+    `target`, `kind`, `severity`, ...), and `target` the target's current
+    definition, or None if it was deleted. It runs one INSERT and never begins
+    or commits, so the caller commits it with the incident change. Returns
+    False when this event of this incident was already recorded.
     """
     if event not in EVENTS:
         raise ValueError(f"unknown incident event {event!r}; expected one of {EVENTS}")
     stamp = now_ms() if at_ms is None else at_ms
-    payload = event_payload(event, incident, target)
+    payload = event_payload(event, incident, target, target_name)
     cursor = await db.execute(
         "INSERT OR IGNORE INTO outbox (idempotency_key, webhook, event, severity, target_name,"
         " target_tags, payload, state, created_at_ms, next_attempt_at_ms)"
@@ -95,8 +102,8 @@ async def enqueue_incident_event(
             payload["idempotency_key"],
             event,
             str(incident["severity"]),
-            target.name,
-            json.dumps(list(target.tags)),
+            target_name,
+            json.dumps([] if target is None else list(target.tags)),
             json.dumps(payload),
             NEW,
             stamp,

@@ -77,14 +77,14 @@ def summary_line(payload: dict[str, Any]) -> str:
         event=payload["event"],
         target=payload["target"]["name"],
     )
-    details = [payload["target"]["url"]]
+    details = [payload["target"]["url"]] if payload["target"]["url"] else []
     if payload.get("site"):
         details.append(_("site {site}").format(site=payload["site"]))
     if incident.get("peak_value") is not None:
         details.append(_("peak {value}").format(value=incident["peak_value"]))
     if payload["event"] == "acknowledged" and incident.get("acknowledged_by"):
         details.append(_("by {operator}").format(operator=incident["acknowledged_by"]))
-    return f"{line} ({', '.join(details)})"
+    return f"{line} ({', '.join(details)})" if details else line
 
 
 def render(format_name: str, payload: dict[str, Any]) -> dict[str, Any]:
