@@ -101,14 +101,16 @@ class ConsoleInTerminal:
         return [int(pid) for pid in path.read_text().split()]
 
     def quit(self) -> int:
+        """Press q and wait for the exit, reading the screen so that the console never blocks."""
         os.write(self._fd, b"q")
-        try:
-            return self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
+        deadline = time.monotonic() + 15
+        while self.process.poll() is None and time.monotonic() < deadline:
+            self.read_until("\0", 0.1)
+        if self.process.poll() is None:
             self.process.kill()
-            return self.process.wait()
-        finally:
-            os.close(self._fd)
+        code = self.process.wait()
+        os.close(self._fd)
+        return code
 
 
 def test_two_consoles_attach_to_serve(serve_process, tmp_path: Path) -> None:
