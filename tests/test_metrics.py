@@ -32,6 +32,7 @@ TARGET_METRICS = {
     "nocwatch_window_availability_ratio",
     "nocwatch_window_latency_p95_seconds",
     "nocwatch_window_jitter_seconds",
+    "nocwatch_open_incidents",
 }
 ENGINE_METRICS = {
     "nocwatch_window_length_seconds",
@@ -208,6 +209,16 @@ async def test_metrics_parse_and_agree_with_report(serving) -> None:
     down_errors = {dict(labels)["error"] for labels in probes if dict(labels)["target"] == "down"}
     assert down_errors == {"refused"}
 
+    listed = await asyncio.to_thread(
+        run_nocwatch, "incidents", "--db", str(db), "--open", "--format", "json"
+    )
+    assert listed.returncode == 0, listed.stderr
+    open_pairs = {(i["target"], i["kind"]) for i in json.loads(listed.stdout)["incidents"]}
+    exposed = values["nocwatch_open_incidents"]
+    assert {(dict(k)["target"], dict(k)["kind"]) for k, v in exposed.items() if v} == open_pairs
+    assert ("down", "down") in open_pairs
+    assert len(exposed) == len(NAMES) * 4
+
 
 async def test_metrics_has_every_family_and_passes_promtool(serving) -> None:
     _, base_url, _ = serving
@@ -229,9 +240,15 @@ async def test_metrics_has_every_family_and_passes_promtool(serving) -> None:
 async def test_health_answers_200_with_json(serving) -> None:
     _, base_url, _ = serving
 
-    status, body = await asyncio.to_thread(http_get, base_url + "/health")
+    answers: list[tuple[int, str]] = []
 
-    assert status == 200
+    def healthy() -> bool:
+        answers.append(http_get(base_url + "/health"))
+        return answers[-1][0] == 200
+
+    # The engine restores its incidents before it starts its writer, and is "starting" until then.
+    assert await asyncio.to_thread(wait_until, healthy, 10, 0.2)
+    body = answers[-1][1]
     health = json.loads(body)
     assert health["status"] == "ok"
     assert health["loop"] == "ok"
@@ -259,7 +276,7 @@ async def test_health_answers_503_when_engine_not_running(store: Store) -> None:
     health = json.loads(body)
     assert health["status"] == "unhealthy"
     assert health["loop"] == "stalled"
-    assert health["writer"] == "stopped"
+    assert health["writer"] == "starting"
 
 
 def test_busy_port_exits_2_and_releases_lease(db_path: Path) -> None:

@@ -11,12 +11,15 @@ same function as `nocwatch report`. A window with no data has no series, never 0
 import asyncio
 import logging
 import sqlite3
+from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Gauge, Histogram
+from prometheus_client import Counter as CounterMetric
 from prometheus_client.metrics import MetricWrapperBase
 
+from nocwatch_tui.engine.incidents import Incident, Kind, open_incidents
 from nocwatch_tui.engine.report import TargetWindow, window_entries
 from nocwatch_tui.engine.sample import PHASES, Sample
 from nocwatch_tui.engine.status import TargetStatus
@@ -76,7 +79,7 @@ class EngineMetrics:
             buckets=PHASE_BUCKETS_S,
             registry=registry,
         )
-        self.probes = Counter(
+        self.probes = CounterMetric(
             "nocwatch_probes",
             "Probes made, by result (passed or failed) and error class (none when passed).",
             (*_TARGET, "result", "error"),
@@ -117,6 +120,12 @@ class EngineMetrics:
             "nocwatch_window_jitter_seconds",
             "Mean absolute difference of consecutive latencies in the window.",
             _TARGET,
+            registry=registry,
+        )
+        self.open_incidents = Gauge(
+            "nocwatch_open_incidents",
+            "Open incidents of the target, by kind (down, latency, jitter, loss).",
+            (*_TARGET, "kind"),
             registry=registry,
         )
         self.window_length = Gauge(
@@ -209,6 +218,16 @@ class EngineMetrics:
         """Publish how many notifications wait to be sent."""
         self.outbox_backlog.labels(self.site).set(count)
 
+    def set_open_incidents(
+        self, entries: Sequence[TargetWindow], incidents: Sequence[Incident]
+    ) -> None:
+        """Publish each target's count of open incidents of every kind, zeros included."""
+        counts = Counter((incident.target_id, str(incident.kind)) for incident in incidents)
+        for entry in entries:
+            for kind in Kind:
+                count = counts[(entry.stored.id, str(kind))]
+                self._child(self.open_incidents, entry.stored.target.name, str(kind)).set(count)
+
     def set_windows(self, entries: Sequence[TargetWindow]) -> None:
         """Publish each target's window statistics and up state."""
         for entry in entries:
@@ -226,7 +245,9 @@ class EngineMetrics:
         """Recompute the window gauges every `every_s` until cancelled."""
         while True:
             try:
-                self.set_windows(await window_entries(store, self.window_s, now_ms()))
+                entries = await window_entries(store, self.window_s, now_ms())
+                self.set_windows(entries)
+                self.set_open_incidents(entries, await open_incidents(store))
             except sqlite3.OperationalError as error:
                 log.warning("computing the window metrics failed: %s", error)
             await asyncio.sleep(every_s)

@@ -162,7 +162,9 @@ class Engine:
 
         writer_task = self._writer_task
         last_write_s = self.writer.last_write_s or self._started_s
-        if writer_task is None or writer_task.done():
+        if writer_task is None:
+            writer_state = "starting"
+        elif writer_task.done():
             writer_state = "stopped"
         elif self.writer.depth and now_s - last_write_s > WRITER_STALL_S:
             writer_state = "stalled"
