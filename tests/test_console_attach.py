@@ -1,10 +1,13 @@
 """Consoles on a database that `serve` owns attach to it; a console alone starts its own engine."""
 
+import asyncio
 import fcntl
+import json
 import os
 import pty
 import re
 import select
+import sqlite3
 import struct
 import subprocess
 import termios
@@ -15,7 +18,9 @@ import pytest
 from textual.pilot import Pilot
 
 from nocwatch_tui.console.app import NocWatchApp
+from nocwatch_tui.console.widgets.incident_log import IncidentTable
 from nocwatch_tui.console.widgets.summary_bar import SummaryBar
+from nocwatch_tui.lab import Lab
 
 from conftest import ServeProcess, nocwatch_command, wait_until
 from console_data import make_console_database
@@ -149,3 +154,71 @@ def test_lone_console_owns_its_engine(tmp_path: Path) -> None:
 
     assert code == 0
     assert read_lease(db) is None
+
+
+def first_incident_id(db: Path) -> int | None:
+    try:
+        with sqlite3.connect(db) as connection:
+            row = connection.execute("SELECT min(id) FROM incidents").fetchone()
+    except sqlite3.OperationalError:  # the engine has not created the schema yet
+        return None
+    return None if row is None or row[0] is None else int(row[0])
+
+
+async def test_acknowledgement_shared_by_attached_consoles(
+    lab: Lab, tmp_path: Path, serve_process
+) -> None:
+    db = tmp_path / "shared.db"
+    targets = tmp_path / "targets.json"
+    targets.write_text(
+        json.dumps(
+            [{"name": "web", "url": lab.urls["failing"], "interval_s": 0.3, "timeout_s": 0.25}]
+        )
+    )
+    serve = serve_process("--db", str(db), "--targets", str(targets), "--listen", "127.0.0.1:0")
+    assert await asyncio.to_thread(wait_until, lambda: first_incident_id(db) is not None, 20)
+    incident_id = first_incident_id(db)
+
+    first = NocWatchApp(db, operator="frank")
+    second = NocWatchApp(db, operator="grace")
+    async with (
+        first.run_test(size=(100, 30)) as first_pilot,
+        second.run_test(size=(100, 30)) as second_pilot,
+    ):
+        for pilot, app in ((first_pilot, first), (second_pilot, second)):
+            assert await wait_for_text(pilot, app, "attached · loop lag")
+        table = first.screen.query_one(IncidentTable)
+        assert await wait_for_row(first_pilot, table, str(incident_id))
+        table.focus()
+        table.move_cursor(row=table.get_row_index(str(incident_id)))
+        await first_pilot.pause()
+
+        await first_pilot.press("a")
+
+        other = second.screen.query_one(IncidentTable)
+
+        def shown_in_second() -> bool:
+            return str(incident_id) in [str(key.value) for key in other.rows] and (
+                str(other.get_row(str(incident_id))[7]) == "frank"
+            )
+
+        for _ in range(20):  # two seconds
+            if shown_in_second():
+                break
+            await second_pilot.pause(0.1)
+        assert shown_in_second()
+
+    lease = read_lease(db)
+    assert lease is not None
+    assert lease[0] == serve.process.pid
+    with sqlite3.connect(db) as connection:
+        engine_pid = connection.execute("SELECT pid FROM engine").fetchone()[0]
+    assert engine_pid == serve.process.pid
+
+
+async def wait_for_row(pilot: Pilot[None], table: IncidentTable, key: str) -> bool:
+    for _ in range(60):
+        if key in [str(row.value) for row in table.rows]:
+            return True
+        await pilot.pause(0.1)
+    return False
