@@ -7,6 +7,7 @@ import shutil
 import socket
 import sqlite3
 import subprocess
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -263,8 +264,11 @@ async def test_unknown_path_answers_404(serving) -> None:
 
 async def test_health_answers_503_when_engine_not_running(store: Store) -> None:
     engine = Engine(store)
-    engine._started_s -= LOOP_STALL_S
-    server = MetricsServer("127.0.0.1", 0, make_app(engine.metrics.registry, engine.health))
+
+    def health_later() -> tuple[bool, dict[str, object]]:
+        return engine.health(at_s=time.perf_counter() + LOOP_STALL_S)
+
+    server = MetricsServer("127.0.0.1", 0, make_app(engine.metrics.registry, health_later))
     server.start()
     try:
         status, body = await asyncio.to_thread(http_get, server.url + "/health")

@@ -30,6 +30,7 @@ ENGINE_STOP_TIMEOUT_S = 15.0
 LAB_START_TIMEOUT_S = 15.0
 ENGINE_START_TIMEOUT_S = 15.0
 ENGINE_POLL_S = 0.1
+OWN_ENGINE_LISTEN = "127.0.0.1:0"
 DEMO_INTERVAL_S = 2.0
 DEMO_TIMEOUT_S = 1.5
 
@@ -82,14 +83,13 @@ def _python_command(*arguments: str) -> list[str]:
 
 @contextmanager
 def _engine_process(
-    db_path: Path, settings_path: Path | None, log_path: Path, listen: str | None
+    db_path: Path, settings_path: Path | None, log_path: Path, listen: str
 ) -> Iterator[subprocess.Popen[bytes]]:
     """Run `nocwatch serve` on the database as a child process, stopping it on exit."""
     arguments = ["serve", "--db", str(db_path)]
     if settings_path is not None:
         arguments += ["--settings", str(settings_path)]
-    if listen is not None:
-        arguments += ["--listen", listen]
+    arguments += ["--listen", listen]
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as log_file:
         # A new session keeps the terminal's ctrl+c away from the engine, which
@@ -130,12 +130,13 @@ def run_console(
     settings: Settings,
     settings_path: Path | None = None,
     log_path: Path | None = None,
-    listen: str | None = None,
+    listen: str = OWN_ENGINE_LISTEN,
 ) -> int:
     """Run the console on a database, attached to its engine or with an engine of its own.
 
-    `listen` is the metrics address of an engine the console starts (default:
-    the settings' address).
+    `listen` is the metrics address of an engine the console starts. By default
+    it is any free loopback port, because that engine stops with the console
+    and must not take the fixed port of a `nocwatch serve` on another database.
     """
     holder = asyncio.run(_prepare_database(db_path, targets))
     if holder is not None:
@@ -230,8 +231,6 @@ def run_demo(
                 settings,
                 settings_path,
                 log_path=workdir / "engine.log",
-                # Any free port, so that a demo never competes for the metrics port.
-                listen="127.0.0.1:0",
             )
         finally:
             if lab.poll() is None:

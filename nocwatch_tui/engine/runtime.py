@@ -150,12 +150,13 @@ class Engine:
                 continue
             return
 
-    def health(self) -> tuple[bool, dict[str, Any]]:
+    def health(self, at_s: float | None = None) -> tuple[bool, dict[str, Any]]:
         """Tell whether the event loop and the writer are alive, with a small JSON body.
 
-        Called from the metrics server's threads, so it only reads plain attributes.
+        `at_s` is the perf_counter time to judge at (default now). Called from the
+        metrics server's threads, so it only reads plain attributes.
         """
-        now_s = time.perf_counter()
+        now_s = time.perf_counter() if at_s is None else at_s
         # Until its first tick, the loop counts from the engine's creation.
         last_tick_s = self.loop_lag.last_tick_s or self._started_s
         loop_alive = now_s - last_tick_s < LOOP_STALL_S
