@@ -13,6 +13,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from prometheus_client import CollectorRegistry, Counter
 from prometheus_client.parser import text_string_to_metric_families
 
 from nocwatch_tui.engine.metrics_server import MetricsServer, make_app
@@ -25,7 +26,7 @@ from conftest import ServeProcess, run_nocwatch, wait_until
 TARGET_METRICS = {
     "nocwatch_probe_latency_seconds",
     "nocwatch_probe_last_latency_seconds",
-    "nocwatch_probe_phase_seconds",
+    "nocwatch_window_phase_p50_seconds",
     "nocwatch_probes",
     "nocwatch_target_up",
     "nocwatch_window_samples",
@@ -186,6 +187,10 @@ async def test_metrics_parse_and_agree_with_report(serving) -> None:
     p95 = per_target(values, "nocwatch_window_latency_p95_seconds")
     jitter = per_target(values, "nocwatch_window_jitter_seconds")
     samples = per_target(values, "nocwatch_window_samples")
+    phases: dict[tuple[str, str], float] = {}
+    for labels, value in values.get("nocwatch_window_phase_p50_seconds", {}).items():
+        label = dict(labels)
+        phases[(label["target"], label["phase"])] = value
     for name in NAMES:
         entry = report[name]
         assert samples[name] == entry["samples"], name
@@ -195,6 +200,11 @@ async def test_metrics_parse_and_agree_with_report(serving) -> None:
             assert name not in p95, name
         else:
             assert round(p95[name] * 1000, 2) == entry["latency_ms"]["p95"], name
+        for phase, median_ms in entry["phases_p50_ms"].items():
+            if median_ms is None:
+                assert (name, phase) not in phases, (name, phase)
+            else:
+                assert round(phases[(name, phase)] * 1000, 2) == median_ms, (name, phase)
         if entry["jitter_ms"] is None:
             assert name not in jitter, name
         else:
@@ -303,3 +313,23 @@ def test_invalid_listen_exits_2(db_path: Path, value: str) -> None:
     result = run_nocwatch("serve", "--db", str(db_path), "--listen", value)
     assert result.returncode == 2
     assert f"--listen {value!r}: expected HOST:PORT" in result.stderr
+
+
+async def test_scrapes_within_max_age_share_one_rendering() -> None:
+    registry = CollectorRegistry()
+    probes = Counter("probes", "Probes made.", registry=registry)
+    app = make_app(registry, lambda: (True, {}), max_age_s=0.3)
+    server = MetricsServer("127.0.0.1", 0, app)
+    server.start()
+    try:
+        first = await asyncio.to_thread(scrape, server.url)
+        probes.inc()
+        cached = await asyncio.to_thread(scrape, server.url)
+        await asyncio.sleep(0.4)
+        fresh = await asyncio.to_thread(scrape, server.url)
+    finally:
+        await asyncio.to_thread(server.stop)
+
+    assert first["probes_total"][()] == 0.0
+    assert cached["probes_total"][()] == 0.0
+    assert fresh["probes_total"][()] == 1.0

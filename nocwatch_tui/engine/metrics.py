@@ -21,7 +21,7 @@ from prometheus_client.metrics import MetricWrapperBase
 
 from nocwatch_tui.engine.incidents import Incident, Kind, open_incidents
 from nocwatch_tui.engine.report import TargetWindow, window_entries
-from nocwatch_tui.engine.sample import PHASES, Sample
+from nocwatch_tui.engine.sample import Sample
 from nocwatch_tui.engine.status import TargetStatus
 from nocwatch_tui.engine.store import Store, StoredTarget, now_ms
 
@@ -72,11 +72,13 @@ class EngineMetrics:
             _TARGET,
             registry=registry,
         )
-        self.phase = Histogram(
-            "nocwatch_probe_phase_seconds",
-            "Duration of each phase (dns, connect, tls, ttfb, transfer) of passed probes.",
+        # Phases are window medians rather than histograms: five histograms per
+        # target would multiply the size, and the cost, of every scrape.
+        self.window_phase_p50 = Gauge(
+            "nocwatch_window_phase_p50_seconds",
+            "Median duration of each phase (dns, connect, tls, ttfb, transfer) of the"
+            " window's passed probes.",
             (*_TARGET, "phase"),
-            buckets=PHASE_BUCKETS_S,
             registry=registry,
         )
         self.probes = CounterMetric(
@@ -193,7 +195,7 @@ class EngineMetrics:
                 self._forget(name)
 
     def observe(self, sample: Sample) -> None:
-        """Count one probe and record its latency, phases and schedule slip."""
+        """Count one probe and record its latency and schedule slip."""
         if sample.slip_ms is not None:
             self.slip.labels(self.site).observe(sample.slip_ms / 1000)
         name = self._names.get(sample.target_id)
@@ -209,10 +211,6 @@ class EngineMetrics:
         latency_s = sample.latency_ms / 1000
         self._child(self.latency, name).observe(latency_s)
         self._child(self.last_latency, name).set(latency_s)
-        durations = (sample.dns_ms, sample.connect_ms, sample.tls_ms, sample.ttfb_ms)
-        for phase, duration_ms in zip(PHASES, (*durations, sample.transfer_ms), strict=True):
-            if duration_ms is not None:
-                self._child(self.phase, name, phase).observe(duration_ms / 1000)
 
     def set_outbox_backlog(self, count: int) -> None:
         """Publish how many notifications wait to be sent."""
@@ -238,6 +236,8 @@ class EngineMetrics:
             self._set(self.window_availability, name, _ratio(stats.availability_pct))
             self._set(self.window_latency_p95, name, _seconds(stats.latency_p95_ms))
             self._set(self.window_jitter, name, _seconds(stats.jitter_ms))
+            for phase, median_ms in stats.phases_p50_ms.items():
+                self._set(self.window_phase_p50, name, _seconds(median_ms), phase)
             up = {TargetStatus.UP: 1.0, TargetStatus.DEGRADED: 1.0, TargetStatus.DOWN: 0.0}
             self._set(self.up, name, up.get(entry.status))
 
@@ -257,11 +257,11 @@ class EngineMetrics:
         self._series.setdefault(name, set()).add((metric, values))
         return metric.labels(*values)
 
-    def _set(self, gauge: Gauge, name: str, value: float | None) -> None:
+    def _set(self, gauge: Gauge, name: str, value: float | None, *extra: str) -> None:
         if value is not None:
-            self._child(gauge, name).set(value)
+            self._child(gauge, name, *extra).set(value)
             return
-        values = (name, self.site)
+        values = (name, self.site, *extra)
         if (gauge, values) in self._series.get(name, set()):
             gauge.remove(*values)
             self._series[name].discard((gauge, values))

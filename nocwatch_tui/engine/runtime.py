@@ -6,6 +6,7 @@ import logging
 import os
 import signal
 import sqlite3
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -35,6 +36,7 @@ RETRY_DELAY_S = 1.0
 # LOOP_STALL_S, or when samples wait and none was written for WRITER_STALL_S.
 LOOP_STALL_S = 2.0
 WRITER_STALL_S = 15.0
+GIL_SWITCH_INTERVAL_S = 0.0005
 
 
 async def import_if_empty(store: Store, targets: Sequence[Target] | None) -> None:
@@ -221,6 +223,10 @@ async def serve(
             await import_if_empty(store, targets)
             engine = Engine(store, settings)
             server = None
+            # A thread that renders /metrics or resolves a name hands the GIL
+            # back to the event loop after 0.5 ms instead of Python's default
+            # 5 ms, so that it cannot hold up probes: see docs/benchmarks.md.
+            sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
             if listen is not None:
                 server = MetricsServer(*listen, make_app(engine.metrics.registry, engine.health))
                 server.start()
