@@ -1,4 +1,4 @@
-"""The `nocwatch` command line: console, demo, lab, serve, report and incidents."""
+"""The `nocwatch` command line: console, demo, lab, serve, report, incidents and targets."""
 
 import argparse
 import asyncio
@@ -9,6 +9,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import platformdirs
 
@@ -21,6 +22,9 @@ from nocwatch_tui.engine.targets import Target, TargetsFileError, load_targets_f
 from nocwatch_tui.engine.windows import DEFAULT_WINDOW, WINDOWS_S
 from nocwatch_tui.i18n import _
 from nocwatch_tui.parent_watch import start_parent_watch
+
+if TYPE_CHECKING:
+    from nocwatch_tui.console.launch import ConsoleLook
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -95,23 +99,44 @@ def _common_options() -> argparse.ArgumentParser:
     return common
 
 
+def _console_options() -> argparse.ArgumentParser:
+    console = argparse.ArgumentParser(add_help=False)
+    console.add_argument(
+        "--theme",
+        default=argparse.SUPPRESS,
+        metavar="NAME",
+        help=_(
+            "console theme: noc-dark, noc-light, wall, mono or one of yours "
+            "(default: the settings file's, or mono when NO_COLOR is set)"
+        ),
+    )
+    console.add_argument(
+        "--wall",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help=_("start in the wall display"),
+    )
+    return console
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser of every command."""
     common = _common_options()
+    console = _console_options()
     parser = argparse.ArgumentParser(
         prog="nocwatch",
         description=_("Probe HTTP(S) targets and watch latency, jitter, loss and availability."),
-        parents=[common],
+        parents=[common, console],
     )
     parser.add_argument("--version", action="version", version=f"nocwatch {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     commands.add_parser(
-        "console", parents=[common], help=_("open the console (the default command)")
+        "console", parents=[common, console], help=_("open the console (the default command)")
     )
     commands.add_parser(
         "demo",
-        parents=[common],
+        parents=[common, console],
         help=_("start the local lab and open the console on it with a temporary database"),
     )
     lab = commands.add_parser("lab", parents=[common], help=_("run the lab servers alone"))
@@ -160,7 +185,43 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ack.add_argument("incident_id", type=int, metavar="ID", help=_("incident id"))
     ack.add_argument("--note", metavar="TEXT", help=_("note added to the incident"))
+    _add_targets_parser(commands, common)
     return parser
+
+
+def _add_targets_parser(
+    commands: "argparse._SubParsersAction[argparse.ArgumentParser]",
+    common: argparse.ArgumentParser,
+) -> None:
+    targets = commands.add_parser(
+        "targets", parents=[common], help=_("import, export or list the database's targets")
+    )
+    actions = targets.add_subparsers(dest="targets_action", metavar="ACTION", required=True)
+    importing = actions.add_parser(
+        "import",
+        parents=[common],
+        help=_("add the file's new targets and update those with the same name"),
+    )
+    importing.add_argument("file", type=Path, metavar="FILE", help=_("JSON targets file"))
+    importing.add_argument(
+        "--dry-run", action="store_true", help=_("report what would change, write nothing")
+    )
+    exporting = actions.add_parser(
+        "export", parents=[common], help=_("write the targets as a JSON targets file")
+    )
+    exporting.add_argument(
+        "file",
+        type=Path,
+        nargs="?",
+        metavar="FILE",
+        help=_("file to write, readable by its owner only (default: standard output)"),
+    )
+    exporting.add_argument(
+        "--with-secrets",
+        action="store_true",
+        help=_("write header values as they are instead of masking them"),
+    )
+    actions.add_parser("list", parents=[common], help=_("print one line per target"))
 
 
 def _fill_defaults(args: argparse.Namespace) -> argparse.Namespace:
@@ -172,6 +233,8 @@ def _fill_defaults(args: argparse.Namespace) -> argparse.Namespace:
         "window": DEFAULT_WINDOW,
         "operator": None,
         "verbose": False,
+        "theme": None,
+        "wall": False,
     }
     for name, value in defaults.items():
         if getattr(args, name, None) is None:
@@ -338,28 +401,64 @@ def _run_lab(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _console_look(args: argparse.Namespace, settings: Settings) -> "ConsoleLook":
+    """Check the theme and the keymap before the console starts, and return the look."""
+    from nocwatch_tui.console.launch import ConsoleLookError, check_console_look
+
+    try:
+        return check_console_look(args.theme, settings, os.environ, wall=args.wall)
+    except ConsoleLookError as error:
+        raise UsageError(str(error)) from None
+
+
 def _run_console(args: argparse.Namespace) -> int:
     from nocwatch_tui.console.launch import run_console
 
+    settings = _settings(args)
     return run_console(
         db_path=args.db,
         targets=_load_targets(args.targets),
         window=args.window,
         operator=args.operator,
-        settings=_settings(args),
+        settings=settings,
         settings_path=args.settings,
+        look=_console_look(args, settings),
     )
 
 
 def _run_demo(args: argparse.Namespace) -> int:
     from nocwatch_tui.console.launch import run_demo
 
+    settings = _settings(args)
     return run_demo(
         window=args.window,
         operator=args.operator,
-        settings=_settings(args),
+        settings=settings,
         settings_path=args.settings,
+        look=_console_look(args, settings),
     )
+
+
+def _run_targets(args: argparse.Namespace) -> int:
+    from nocwatch_tui import targets_cli
+
+    _settings(args)
+    if args.targets_action == "import":
+        asyncio.run(
+            targets_cli.import_targets(args.db, args.file, dry_run=args.dry_run, out=sys.stdout)
+        )
+    elif args.targets_action == "export":
+        count = asyncio.run(
+            targets_cli.export_targets(args.db, args.file, with_secrets=args.with_secrets)
+        )
+        if args.file is not None:
+            print(
+                _("exported {count} targets to {path}").format(count=count, path=args.file),
+                file=sys.stderr,
+            )
+    else:
+        asyncio.run(targets_cli.list_targets(args.db, sys.stdout))
+    return EXIT_OK
 
 
 _COMMANDS = {
@@ -369,6 +468,7 @@ _COMMANDS = {
     "serve": _run_serve,
     "report": _run_report,
     "incidents": _run_incidents,
+    "targets": _run_targets,
 }
 
 

@@ -1,16 +1,37 @@
 """The NOC Watch Textual application."""
 
+import logging
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
 
+from nocwatch_tui.console.keymap import binding_ids, unknown_binding_ids
 from nocwatch_tui.console.screens.main import MainScreen
+from nocwatch_tui.console.screens.wall import WallScreen
+from nocwatch_tui.console.themes import DEFAULT_THEME, ThemeSet, default_theme_folders, load_themes
 from nocwatch_tui.engine.settings import Settings
 from nocwatch_tui.engine.store import Store
 from nocwatch_tui.engine.windows import WINDOWS_S
 from nocwatch_tui.i18n import _
+
+PROBLEM_TIMEOUT_S = 15.0
+
+log = logging.getLogger("nocwatch.console")
+
+
+def keymap_problems(keymap: Mapping[str, str]) -> list[str]:
+    """Return one message per keymap entry whose binding id no console binding has."""
+    owners = (NocWatchApp, MainScreen, WallScreen)
+    known = ", ".join(sorted(binding_ids(owners)))
+    return [
+        _("keymap: no binding has the id {id!r}; known ids: {known}").format(
+            id=binding_id, known=known
+        )
+        for binding_id in unknown_binding_ids(keymap, owners)
+    ]
 
 
 class NocWatchApp(App[None]):
@@ -21,6 +42,7 @@ class NocWatchApp(App[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", _("Quit"), id="quit"),
         Binding("question_mark", "help", _("Help"), id="help"),
+        Binding("w", "wall", _("Wall"), id="wall"),
     ]
 
     def __init__(
@@ -31,6 +53,9 @@ class NocWatchApp(App[None]):
         operator: str = "operator",
         engine_pid: int | None = None,
         settings: Settings | None = None,
+        theme: str | None = None,
+        theme_folders: Iterable[Path] | None = None,
+        wall: bool = False,
     ) -> None:
         super().__init__()
         self.settings = settings or Settings()
@@ -40,7 +65,14 @@ class NocWatchApp(App[None]):
         # The process id of the engine this console started, or None when it
         # attaches to an engine that another process started.
         self.engine_pid = engine_pid
+        self.start_theme = theme or self.settings.console.theme
+        self.theme_folders = (
+            list(theme_folders) if theme_folders is not None else default_theme_folders()
+        )
+        self.start_in_wall = wall
+        self.loaded_themes = ThemeSet()
         self._store: Store | None = None
+        self._main: MainScreen | None = None
 
     @property
     def store(self) -> Store:
@@ -49,14 +81,74 @@ class NocWatchApp(App[None]):
         return self._store
 
     async def on_mount(self) -> None:
+        self._apply_themes()
+        self._apply_keymap()
         self._store = await Store.open(self.db_path, create=False)
-        await self.push_screen(MainScreen())
+        self._main = MainScreen()
+        await self.push_screen(self._main)
+        if self.start_in_wall:
+            self.action_wall()
 
     async def on_unmount(self) -> None:
         self.workers.cancel_all()
         if self._store is not None:
             await self._store.close()
             self._store = None
+
+    def _apply_themes(self) -> None:
+        """Register every theme file that loads, report the others, and choose the first theme."""
+        self.loaded_themes = load_themes(self.theme_folders)
+        for theme in self.loaded_themes.themes.values():
+            self.register_theme(theme)
+        for problem in self.loaded_themes.problems:
+            self.notify(
+                problem,
+                title=_("Theme file skipped"),
+                severity="error",
+                timeout=PROBLEM_TIMEOUT_S,
+                markup=False,
+            )
+
+        name = self.start_theme
+        if name not in self.available_themes:
+            fallback = DEFAULT_THEME if DEFAULT_THEME in self.available_themes else "textual-dark"
+            message = _("theme {name!r} is not available; using {fallback!r}").format(
+                name=name, fallback=fallback
+            )
+            log.warning("%s", message)
+            self.notify(message, severity="warning", timeout=PROBLEM_TIMEOUT_S, markup=False)
+            name = fallback
+        self.theme = name
+
+    def _apply_keymap(self) -> None:
+        """Remap bindings from the settings' keymap, reporting ids that no binding has."""
+        keymap = dict(self.settings.keymap)
+        for message in keymap_problems(keymap):
+            log.warning("%s", message)
+            self.notify(message, severity="error", timeout=PROBLEM_TIMEOUT_S, markup=False)
+        if keymap:
+            self.set_keymap(keymap)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Hide the wall key while the wall display is already shown."""
+        if action == "wall" and isinstance(self.screen, WallScreen):
+            return None
+        return True
+
+    def action_wall(self) -> None:
+        """Show the wall display over the main screen."""
+        main = self._main
+        if main is None or isinstance(self.screen, WallScreen):
+            return
+        self.push_screen(
+            WallScreen(
+                views=lambda: list(main.views.values()),
+                incidents=lambda: main.incidents,
+                engine=lambda: main.engine,
+                page_s=self.settings.console.wall_page_s,
+                mode=main.current_engine_mode,
+            )
+        )
 
     def action_help(self) -> None:
         """Show or hide the panel that lists every key."""

@@ -8,14 +8,21 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 import platformdirs
 
-from nocwatch_tui.console.app import NocWatchApp
+from nocwatch_tui.console.app import NocWatchApp, keymap_problems
+from nocwatch_tui.console.themes import (
+    default_theme_folders,
+    initial_theme,
+    load_themes,
+    user_themes_dir,
+)
 from nocwatch_tui.engine.lease import is_live
 from nocwatch_tui.engine.runtime import import_if_empty
 from nocwatch_tui.engine.settings import Settings
@@ -33,6 +40,49 @@ ENGINE_POLL_S = 0.1
 OWN_ENGINE_LISTEN = "127.0.0.1:0"
 DEMO_INTERVAL_S = 2.0
 DEMO_TIMEOUT_S = 1.5
+
+
+class ConsoleLookError(Exception):
+    """A theme or keymap that the console cannot use; the message names it and the fix."""
+
+
+@dataclass(frozen=True)
+class ConsoleLook:
+    """The theme the console starts with and whether it starts in the wall display."""
+
+    theme: str
+    wall: bool = False
+
+
+def check_console_look(
+    requested_theme: str | None,
+    settings: Settings,
+    environ: Mapping[str, str],
+    *,
+    wall: bool = False,
+) -> ConsoleLook:
+    """Choose the starting theme and check it and the keymap before the console starts.
+
+    A theme whose file exists but does not load is accepted: the console
+    reports the file and falls back to the default theme.
+    """
+    from textual.theme import BUILTIN_THEMES
+
+    name = initial_theme(requested_theme, settings.console, environ)
+    themes = load_themes(default_theme_folders())
+    known = set(themes.themes) | set(BUILTIN_THEMES)
+    if name not in known and name not in themes.broken_names:
+        raise ConsoleLookError(
+            _("theme {name!r} not found; choose from {choices}, or add {path}").format(
+                name=name,
+                choices=", ".join(sorted(themes.themes)),
+                path=user_themes_dir() / f"{name}.toml",
+            )
+        )
+    problems = keymap_problems(settings.keymap)
+    if problems:
+        raise ConsoleLookError(problems[0])
+    return ConsoleLook(theme=name, wall=wall)
 
 
 async def _prepare_database(db_path: Path, targets: Sequence[Target] | None) -> EngineLease | None:
@@ -131,6 +181,7 @@ def run_console(
     settings_path: Path | None = None,
     log_path: Path | None = None,
     listen: str = OWN_ENGINE_LISTEN,
+    look: ConsoleLook | None = None,
 ) -> int:
     """Run the console on a database, attached to its engine or with an engine of its own.
 
@@ -141,7 +192,7 @@ def run_console(
     holder = asyncio.run(_prepare_database(db_path, targets))
     if holder is not None:
         log.info("attaching to the engine of %s (pid %d on %s)", db_path, holder.pid, holder.host)
-        _app(db_path, window, operator, settings, engine_pid=None).run()
+        _app(db_path, window, operator, settings, look, engine_pid=None).run()
         return 0
 
     if log_path is None:
@@ -157,15 +208,27 @@ def run_console(
             )
             return 1
         engine_pid = child.pid if holder.pid == child.pid else None
-        _app(db_path, window, operator, settings, engine_pid=engine_pid).run()
+        _app(db_path, window, operator, settings, look, engine_pid=engine_pid).run()
     return 0
 
 
 def _app(
-    db_path: Path, window: str, operator: str, settings: Settings, engine_pid: int | None
+    db_path: Path,
+    window: str,
+    operator: str,
+    settings: Settings,
+    look: ConsoleLook | None,
+    engine_pid: int | None,
 ) -> NocWatchApp:
+    look = look or ConsoleLook(theme=settings.console.theme)
     return NocWatchApp(
-        db_path, window=window, operator=operator, engine_pid=engine_pid, settings=settings
+        db_path,
+        window=window,
+        operator=operator,
+        engine_pid=engine_pid,
+        settings=settings,
+        theme=look.theme,
+        wall=look.wall,
     )
 
 
@@ -204,7 +267,11 @@ def lab_targets(urls: dict[str, str]) -> list[Target]:
 
 
 def run_demo(
-    window: str, operator: str, settings: Settings, settings_path: Path | None = None
+    window: str,
+    operator: str,
+    settings: Settings,
+    settings_path: Path | None = None,
+    look: ConsoleLook | None = None,
 ) -> int:
     """Start the lab, then run the console on it with a temporary database."""
     from nocwatch_tui.lab import DEMO_SERVERS
@@ -231,6 +298,7 @@ def run_demo(
                 settings,
                 settings_path,
                 log_path=workdir / "engine.log",
+                look=look,
             )
         finally:
             if lab.poll() is None:

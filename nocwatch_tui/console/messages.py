@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from textual.message import Message
 
 from nocwatch_tui.engine.incidents import Incident
+from nocwatch_tui.engine.sample import Sample
 from nocwatch_tui.engine.store import EngineLease, EngineStatus, SampleRecord, StoredTarget
 
 
@@ -35,3 +36,11 @@ class IncidentsRead(Message, bubble=False):
     """Open incidents and the newest resolved ones, newest first, sent whenever one changes."""
 
     incidents: list[Incident]
+
+
+@dataclass
+class ProbeTested(Message, bubble=False):
+    """The outcome of a one-off probe started from the console."""
+
+    target_name: str
+    sample: Sample

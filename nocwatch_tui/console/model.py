@@ -4,6 +4,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from nocwatch_tui.engine.sample import Sample
+from nocwatch_tui.engine.stats import percentile
 from nocwatch_tui.engine.status import TargetStatus, target_status
 from nocwatch_tui.engine.store import StoredTarget
 
@@ -50,6 +51,18 @@ class TargetView:
             return None
         lost = sum(1 for sample in self.window if not sample.responded)
         return lost / len(self.window) * 100
+
+    @property
+    def p95_ms(self) -> float | None:
+        """Return the p95 latency of the window's passed probes, or None without any."""
+        return percentile(
+            [
+                sample.latency_ms
+                for sample in self.window
+                if sample.passed and sample.latency_ms is not None
+            ],
+            95,
+        )
 
     def latencies(self) -> list[float | None]:
         """Return the newest samples' latencies, None for each failed probe."""

@@ -130,6 +130,8 @@ class TargetState:
         default_factory=lambda: {kind: Hysteresis() for kind in Kind}
     )
     open: dict[Kind, OpenIncident] = field(default_factory=dict)
+    muted_until_ms: int | None = None
+    """UTC epoch ms until which no incident opens for the target."""
 
     def _admit(self, sample: Sample) -> None:
         self.window.append(sample)
@@ -157,11 +159,18 @@ class TargetState:
             transition = run.step(evaluation.verdict, open_after, close_after, replay=replay)
             if replay:
                 continue
+            if transition is Transition.OPEN and self._muted(sample.started_at_ms):
+                # The run stays breaching, so the incident opens once the mute ends.
+                run.is_open = False
+                transition = None
             value = float(run.breaching) if kind is Kind.DOWN else evaluation.value
             change = self._apply(kind, transition, evaluation, value, sample.started_at_ms)
             if change is not None:
                 changes.append(change)
         return changes
+
+    def _muted(self, at_ms: int) -> bool:
+        return self.muted_until_ms is not None and at_ms < self.muted_until_ms
 
     def _apply(
         self,
@@ -218,6 +227,7 @@ class Detector:
                 state = TargetState(stored.id, stored.target.name, thresholds)
             state.name = stored.target.name
             state.thresholds = thresholds
+            state.muted_until_ms = stored.muted_until_ms
             states[stored.id] = state
         self._states = states
 

@@ -7,10 +7,12 @@ Its schema version is `PRAGMA user_version`; opening a file migrates it
 forward and rejects a file from a newer version.
 """
 
+import asyncio
 import contextlib
 import os
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -83,6 +85,36 @@ _MIGRATIONS: tuple[str, ...] = (
         WHERE resolved_at_ms IS NULL;
     CREATE INDEX incidents_revision ON incidents (revision);
     """,
+    # Target ids become AUTOINCREMENT, so that a new target never takes the id
+    # of a deleted one whose samples were kept. Targets gain a mute deadline.
+    # Triggers raise a counter on every change of a target, and engines and
+    # consoles poll it as the targets' revision.
+    """
+    CREATE TABLE targets_v2 (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL UNIQUE,
+        spec TEXT NOT NULL,
+        paused INTEGER NOT NULL DEFAULT 0,
+        muted_until_ms INTEGER,
+        created_at_ms INTEGER NOT NULL,
+        updated_at_ms INTEGER NOT NULL
+    );
+    INSERT INTO targets_v2 (id, name, spec, paused, created_at_ms, updated_at_ms)
+        SELECT id, name, spec, paused, created_at_ms, updated_at_ms FROM targets;
+    DROP TABLE targets;
+    ALTER TABLE targets_v2 RENAME TO targets;
+    CREATE TABLE targets_revision (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        revision INTEGER NOT NULL
+    );
+    INSERT INTO targets_revision (id, revision) VALUES (1, 0);
+    CREATE TRIGGER targets_inserted AFTER INSERT ON targets
+        BEGIN UPDATE targets_revision SET revision = revision + 1 WHERE id = 1; END;
+    CREATE TRIGGER targets_updated AFTER UPDATE ON targets
+        BEGIN UPDATE targets_revision SET revision = revision + 1 WHERE id = 1; END;
+    CREATE TRIGGER targets_deleted AFTER DELETE ON targets
+        BEGIN UPDATE targets_revision SET revision = revision + 1 WHERE id = 1; END;
+    """,
     """
     CREATE TABLE engine_lease (
         id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -129,6 +161,14 @@ class StoreError(Exception):
     """A database that cannot be opened or used as it is; the message names the fix."""
 
 
+class DuplicateTargetError(StoreError):
+    """A target name that another target already has."""
+
+
+class TargetNotFoundError(StoreError):
+    """A target id that the database no longer holds."""
+
+
 @dataclass(frozen=True, slots=True)
 class StoredTarget:
     """A target as the database holds it."""
@@ -137,6 +177,22 @@ class StoredTarget:
     target: Target
     paused: bool
     updated_at_ms: int
+    muted_until_ms: int | None = None
+    """UTC epoch ms until which the target opens no incident and sends no notification."""
+    # NOTE: the detector opens no incident while muted; the notifier, once it
+    # exists, must also check `muted_at` before sending.
+
+    def muted_at(self, at_ms: int) -> bool:
+        """Tell whether the target is muted at the given UTC epoch milliseconds."""
+        return self.muted_until_ms is not None and at_ms < self.muted_until_ms
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    """Names of the targets an import added and updated."""
+
+    added: list[str]
+    updated: list[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,6 +285,9 @@ class Store:
     def __init__(self, connection: aiosqlite.Connection, path: Path) -> None:
         self._db = connection
         self.path = path
+        # One connection runs one transaction at a time; writers from several
+        # tasks (a console's feed and its edits) take turns.
+        self._write_lock = asyncio.Lock()
 
     @classmethod
     async def open(cls, path: Path, *, create: bool = True) -> Self:
@@ -308,31 +367,67 @@ class Store:
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """Run the statements of the block in one write transaction, rolled back on error."""
-        await self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._db
-        except BaseException:
-            await self._db.execute("ROLLBACK")
-            raise
-        await self._db.execute("COMMIT")
+        async with self._write_lock:
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                await self._db.execute("ROLLBACK")
+                raise
+            await self._db.execute("COMMIT")
 
     # Targets
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[None]:
+        """Run the block in one write transaction, rolled back if it raises."""
+        async with self.transaction():
+            yield
+
+    async def _next_stamp(self) -> int:
+        """Return a change time above every target's, so that the revision always moves."""
+        async with self._db.execute(
+            "SELECT coalesce(max(updated_at_ms), 0) FROM targets"
+        ) as cursor:
+            row = await cursor.fetchone()
+        latest = int(row[0]) if row else 0
+        return max(now_ms(), latest + 1)
 
     async def list_targets(self) -> list[StoredTarget]:
         """Return every target, ordered by name."""
         async with self._db.execute(
-            "SELECT id, spec, paused, updated_at_ms FROM targets ORDER BY name"
+            "SELECT id, spec, paused, updated_at_ms, muted_until_ms FROM targets ORDER BY name"
         ) as cursor:
             rows = await cursor.fetchall()
         return [
-            StoredTarget(row[0], Target.model_validate_json(row[1]), bool(row[2]), row[3])
+            StoredTarget(row[0], Target.model_validate_json(row[1]), bool(row[2]), row[3], row[4])
             for row in rows
         ]
 
-    async def targets_revision(self) -> tuple[int, int, int]:
-        """Return a value that changes whenever a target is added, changed or removed."""
+    async def get_target(self, target_id: int) -> StoredTarget:
+        """Return one target, raising TargetNotFoundError when it was deleted."""
         async with self._db.execute(
-            "SELECT count(*), coalesce(max(updated_at_ms), 0), coalesce(sum(id), 0) FROM targets"
+            "SELECT id, spec, paused, updated_at_ms, muted_until_ms FROM targets WHERE id = ?",
+            (target_id,),
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            raise TargetNotFoundError(
+                _("target {id} no longer exists; it was deleted").format(id=target_id)
+            )
+        return StoredTarget(
+            row[0], Target.model_validate_json(row[1]), bool(row[2]), row[3], row[4]
+        )
+
+    async def targets_revision(self) -> tuple[int, int, int]:
+        """Return a value that changes whenever a target is added, changed or removed.
+
+        Its last part is a counter that triggers on the targets table raise, so
+        even a delete followed by an add of the same name gives a new value.
+        """
+        async with self._db.execute(
+            "SELECT count(*), coalesce(max(updated_at_ms), 0),"
+            " (SELECT revision FROM targets_revision WHERE id = 1) FROM targets"
         ) as cursor:
             row = await cursor.fetchone()
         assert row is not None
@@ -342,37 +437,125 @@ class Store:
         """Return how many targets the database holds."""
         return (await self.targets_revision())[0]
 
+    def _duplicate(self, name: str) -> DuplicateTargetError:
+        return DuplicateTargetError(
+            _("a target named {name!r} already exists; choose another name").format(name=name)
+        )
+
     async def add_targets(self, targets: Iterable[Target]) -> None:
         """Insert new targets in one transaction."""
-        stamp = now_ms()
-        rows = [(t.name, t.model_dump_json(), stamp, stamp) for t in targets]
-        await self._db.execute("BEGIN IMMEDIATE")
+        targets = list(targets)
         try:
-            await self._db.executemany(
-                "INSERT INTO targets (name, spec, created_at_ms, updated_at_ms)"
-                " VALUES (?, ?, ?, ?)",
-                rows,
+            async with self._transaction():
+                stamp = await self._next_stamp()
+                await self._db.executemany(
+                    "INSERT INTO targets (name, spec, created_at_ms, updated_at_ms)"
+                    " VALUES (?, ?, ?, ?)",
+                    [(t.name, t.model_dump_json(), stamp, stamp) for t in targets],
+                )
+        except sqlite3.IntegrityError:
+            names = [t.name for t in targets]
+            duplicate = next((n for n in names if names.count(n) > 1), None)
+            existing = {stored.target.name for stored in await self.list_targets()}
+            duplicate = duplicate or next((n for n in names if n in existing), names[0])
+            raise self._duplicate(duplicate) from None
+
+    async def add_target(self, target: Target) -> int:
+        """Insert one new target and return its id."""
+        try:
+            async with self._transaction():
+                stamp = await self._next_stamp()
+                cursor = await self._db.execute(
+                    "INSERT INTO targets (name, spec, created_at_ms, updated_at_ms)"
+                    " VALUES (?, ?, ?, ?)",
+                    (target.name, target.model_dump_json(), stamp, stamp),
+                )
+                target_id = cursor.lastrowid
+        except sqlite3.IntegrityError:
+            raise self._duplicate(target.name) from None
+        assert target_id is not None
+        return target_id
+
+    async def _update(self, target_id: int, assignments: str, values: tuple[Any, ...]) -> None:
+        async with self._transaction():
+            stamp = await self._next_stamp()
+            cursor = await self._db.execute(
+                f"UPDATE targets SET {assignments}, updated_at_ms = ? WHERE id = ?",
+                (*values, stamp, target_id),
             )
-        except BaseException:
-            await self._db.execute("ROLLBACK")
-            raise
-        await self._db.execute("COMMIT")
+            if cursor.rowcount == 0:
+                raise TargetNotFoundError(
+                    _("target {id} no longer exists; it was deleted").format(id=target_id)
+                )
+
+    async def update_target(self, target_id: int, target: Target) -> None:
+        """Replace a target's settings, its name included."""
+        try:
+            await self._update(
+                target_id, "name = ?, spec = ?", (target.name, target.model_dump_json())
+            )
+        except sqlite3.IntegrityError:
+            raise self._duplicate(target.name) from None
+
+    async def set_paused(self, target_id: int, paused: bool) -> None:
+        """Pause or resume a target; a paused target is not probed."""
+        await self._update(target_id, "paused = ?", (int(paused),))
+
+    async def set_muted_until(self, target_id: int, until_ms: int | None) -> None:
+        """Mute a target until a UTC epoch ms, or unmute it with None."""
+        await self._update(target_id, "muted_until_ms = ?", (until_ms,))
+
+    async def delete_target(self, target_id: int, *, keep_samples: bool = True) -> None:
+        """Delete a target, and its samples and incidents too unless `keep_samples`."""
+        async with self._transaction():
+            cursor = await self._db.execute("DELETE FROM targets WHERE id = ?", (target_id,))
+            if cursor.rowcount == 0:
+                raise TargetNotFoundError(
+                    _("target {id} no longer exists; it was deleted").format(id=target_id)
+                )
+            if not keep_samples:
+                await self._db.execute("DELETE FROM samples WHERE target_id = ?", (target_id,))
+                await self._db.execute("DELETE FROM incidents WHERE target_id = ?", (target_id,))
+
+    async def import_targets(self, targets: Sequence[Target]) -> ImportResult:
+        """Add targets with new names and replace those whose name exists, in one transaction."""
+        result = ImportResult(added=[], updated=[])
+        async with self._transaction():
+            stamp = await self._next_stamp()
+            for target in targets:
+                spec = target.model_dump_json()
+                cursor = await self._db.execute(
+                    "UPDATE targets SET spec = ?, updated_at_ms = ? WHERE name = ? AND spec != ?",
+                    (spec, stamp, target.name, spec),
+                )
+                if cursor.rowcount:
+                    result.updated.append(target.name)
+                    continue
+                cursor = await self._db.execute(
+                    "INSERT OR IGNORE INTO targets (name, spec, created_at_ms, updated_at_ms)"
+                    " VALUES (?, ?, ?, ?)",
+                    (target.name, spec, stamp, stamp),
+                )
+                if cursor.rowcount:
+                    result.added.append(target.name)
+        return result
 
     # Samples
 
     async def insert_samples(self, samples: Sequence[Sample]) -> None:
-        """Insert a batch of samples in one transaction."""
-        await self._db.execute("BEGIN IMMEDIATE")
-        try:
+        """Insert a batch of samples in one transaction, leaving out those of deleted targets.
+
+        The engine stops probing a deleted target only at its next heartbeat, so
+        samples may still come for it; dropping them keeps a delete without
+        samples from leaving any behind.
+        """
+        async with self._transaction():
             await self._db.executemany(
-                f"INSERT INTO samples ({_SAMPLE_COLUMNS}) VALUES"
-                " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [_sample_values(sample) for sample in samples],
+                f"INSERT INTO samples ({_SAMPLE_COLUMNS})"
+                " SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
+                " WHERE EXISTS (SELECT 1 FROM targets WHERE id = ?)",
+                [(*_sample_values(sample), sample.target_id) for sample in samples],
             )
-        except BaseException:
-            await self._db.execute("ROLLBACK")
-            raise
-        await self._db.execute("COMMIT")
 
     async def samples_after(self, last_id: int, limit: int = 10_000) -> list[SampleRecord]:
         """Return samples with a row id above `last_id`, oldest first."""

@@ -22,6 +22,9 @@ from nocwatch_tui.i18n import _
 _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 _STATUS_RANGE = re.compile(r"^\s*(\d{3})\s*(?:-\s*(\d{3})\s*)?$")
 
+# What an export without secrets writes instead of each header value.
+MASKED_VALUE = "********"
+
 
 class TargetsFileError(Exception):
     """A targets file that cannot be read or does not validate."""
@@ -176,6 +179,10 @@ class Target(BaseModel):
     def accepts_status(self, status_code: int) -> bool:
         """Tell whether a response status passes the target's status check."""
         return any(low <= status_code <= high for low, high in self.status_ranges())
+
+    def with_masked_headers(self) -> "Target":
+        """Return a copy whose header values are replaced by MASKED_VALUE."""
+        return self.model_copy(update={"headers": dict.fromkeys(self.headers, MASKED_VALUE)})
 
     def public_url(self) -> str:
         """Return the URL without credentials, fit for logs and the screen."""
