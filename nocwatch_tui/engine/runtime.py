@@ -106,14 +106,19 @@ class Engine:
         """Pick up target changes and publish the engine's status every HEARTBEAT_S."""
         revision = None
         while True:
-            current = await self.store.targets_revision()
-            if current != revision:
-                revision = current
-                targets = await self.store.list_targets()
-                self.detector.set_targets(targets)
-                self.metrics.set_targets(targets)
-                self.scheduler.reconcile(targets)
-            await self._write_status(stopped=False)
+            try:
+                current = await self.store.targets_revision()
+                if current != revision:
+                    targets = await self.store.list_targets()
+                    self.detector.set_targets(targets)
+                    self.metrics.set_targets(targets)
+                    self.scheduler.reconcile(targets)
+                    revision = current
+                await self._write_status(stopped=False)
+            except sqlite3.OperationalError as error:
+                # A database locked past the busy timeout must not end the
+                # heartbeat for good, or every console would report the engine dead.
+                log.warning("engine heartbeat failed, retrying in %g s: %s", HEARTBEAT_S, error)
             await asyncio.sleep(HEARTBEAT_S)
 
     async def _restore_detection(self) -> None:
