@@ -119,6 +119,10 @@ class Engine:
                 # A database locked past the busy timeout must not end the
                 # heartbeat for good, or every console would report the engine dead.
                 log.warning("engine heartbeat failed, retrying in %g s: %s", HEARTBEAT_S, error)
+            except Exception:
+                # Any other error, in a target reconcile for example, is logged with
+                # its traceback and retried, so that it cannot stop the heartbeat unseen.
+                log.exception("engine heartbeat failed, retrying in %g s", HEARTBEAT_S)
             await asyncio.sleep(HEARTBEAT_S)
 
     async def _restore_detection(self) -> None:
