@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 import platformdirs
 
 from nocwatch_tui import __version__
+from nocwatch_tui.engine.lease import LeaseLostError
+from nocwatch_tui.engine.metrics_server import ListenError
 from nocwatch_tui.engine.settings import Settings, SettingsError, load_settings
 from nocwatch_tui.engine.store import StoreError
 from nocwatch_tui.engine.targets import Target, TargetsFileError, load_targets_file
@@ -151,7 +153,17 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help=_("length of each healthy and failing period of the flapping server"),
     )
-    commands.add_parser("serve", parents=[common], help=_("run the engine without a console"))
+    serve = commands.add_parser(
+        "serve", parents=[common], help=_("run the engine without a console")
+    )
+    serve.add_argument(
+        "--listen",
+        metavar="HOST:PORT",
+        help=_(
+            "address of /metrics and /health (default: [metrics] listen of the settings,"
+            " 127.0.0.1:9464); `off` serves nothing"
+        ),
+    )
     report = commands.add_parser(
         "report", parents=[common], help=_("print per-target window statistics")
     )
@@ -249,6 +261,24 @@ def _configure_logging(verbose: bool) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+def parse_listen(value: str, source: str) -> tuple[str, int] | None:
+    """Parse HOST:PORT (`[::1]:9464` for IPv6), or `off`, into an address or None.
+
+    `source` names where the value came from, for the error message.
+    """
+    if value.strip().lower() == "off":
+        return None
+    host, separator, port_text = value.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not separator or not host or not port_text.isdigit() or int(port_text) > 65535:
+        raise UsageError(
+            _("{source} {value!r}: expected HOST:PORT such as 127.0.0.1:9464, or off").format(
+                source=source, value=value
+            )
+        )
+    return host, int(port_text)
+
+
 def _load_targets(path: Path | None) -> list[Target] | None:
     return None if path is None else load_targets_file(path)
 
@@ -258,7 +288,12 @@ def _run_serve(args: argparse.Namespace) -> int:
 
     _configure_logging(args.verbose)
     targets = _load_targets(args.targets)
-    run_serve(args.db, targets, _settings(args))
+    settings = _settings(args)
+    if args.listen is not None:
+        listen = parse_listen(args.listen, "--listen")
+    else:
+        listen = parse_listen(settings.metrics.listen, "[metrics] listen")
+    run_serve(args.db, targets, settings, listen)
     return EXIT_OK
 
 
@@ -455,9 +490,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     start_parent_watch()
     try:
         return _COMMANDS[args.command](args)
-    except (UsageError, TargetsFileError, SettingsError, StoreError) as error:
+    except (UsageError, TargetsFileError, SettingsError, StoreError, ListenError) as error:
         print(_("nocwatch: error: {message}").format(message=error), file=sys.stderr)
         return EXIT_USAGE
+    except LeaseLostError as error:
+        print(_("nocwatch: error: {message}").format(message=error), file=sys.stderr)
+        return EXIT_FAILURE
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

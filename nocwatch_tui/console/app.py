@@ -5,7 +5,7 @@ import logging
 import signal
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
@@ -19,7 +19,6 @@ from nocwatch_tui.engine.store import Store
 from nocwatch_tui.engine.windows import WINDOWS_S
 from nocwatch_tui.i18n import _
 
-EngineMode = Literal["own", "attached"]
 PROBLEM_TIMEOUT_S = 15.0
 
 log = logging.getLogger("nocwatch.console")
@@ -54,7 +53,7 @@ class NocWatchApp(App[None]):
         *,
         window: str = "15m",
         operator: str = "operator",
-        engine_mode: EngineMode = "attached",
+        engine_pid: int | None = None,
         settings: Settings | None = None,
         theme: str | None = None,
         theme_folders: Iterable[Path] | None = None,
@@ -65,7 +64,9 @@ class NocWatchApp(App[None]):
         self.db_path = db_path
         self.window_s = WINDOWS_S[window]
         self.operator = operator
-        self.engine_mode: EngineMode = engine_mode
+        # The process id of the engine this console started, or None when it
+        # attaches to an engine that another process started.
+        self.engine_pid = engine_pid
         self.start_theme = theme or self.settings.console.theme
         self.theme_folders = (
             list(theme_folders) if theme_folders is not None else default_theme_folders()
@@ -152,6 +153,7 @@ class NocWatchApp(App[None]):
                 incidents=lambda: main.incidents,
                 engine=lambda: main.engine,
                 page_s=self.settings.console.wall_page_s,
+                mode=main.current_engine_mode,
             )
         )
 

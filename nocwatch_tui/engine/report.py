@@ -1,13 +1,14 @@
 """The per-target window report of `nocwatch report`, as JSON and as a table."""
 
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from nocwatch_tui.engine.incidents import open_incidents
 from nocwatch_tui.engine.stats import WindowStats, summarize
-from nocwatch_tui.engine.status import target_status
-from nocwatch_tui.engine.store import Store, now_ms
+from nocwatch_tui.engine.status import TargetStatus, target_status
+from nocwatch_tui.engine.store import Store, StoredTarget, now_ms
 from nocwatch_tui.i18n import _
 
 NO_DATA = "—"
@@ -53,9 +54,20 @@ def _target_entry(name: str, url: str, status: str, stats: WindowStats) -> dict[
     }
 
 
-async def build_report(store: Store, window_s: int, until_ms: int | None = None) -> dict[str, Any]:
-    """Compute the report object for the window that ends at `until_ms` (default now)."""
-    end_ms = now_ms() if until_ms is None else until_ms
+@dataclass(frozen=True, slots=True)
+class TargetWindow:
+    """One target's state now and its statistics over a window, unrounded."""
+
+    stored: StoredTarget
+    status: TargetStatus
+    stats: WindowStats
+
+
+async def window_entries(store: Store, window_s: int, end_ms: int) -> list[TargetWindow]:
+    """Compute every target's status and statistics for the window that ends at `end_ms`.
+
+    `nocwatch report` and the engine's metrics both use this, so their figures agree.
+    """
     start_ms = end_ms - window_s * 1000
     open_kinds: dict[int, set[str]] = {}
     for incident in await open_incidents(store):
@@ -65,9 +77,19 @@ async def build_report(store: Store, window_s: int, until_ms: int | None = None)
         rows = await store.window_rows(stored.id, start_ms, end_ms)
         has_samples = bool(await store.latest_errors(stored.id, 1))
         status = target_status(stored.paused, has_samples, open_kinds.get(stored.id, set()))
-        entries.append(
-            _target_entry(stored.target.name, stored.target.public_url(), status, summarize(rows))
+        entries.append(TargetWindow(stored, status, summarize(rows)))
+    return entries
+
+
+async def build_report(store: Store, window_s: int, until_ms: int | None = None) -> dict[str, Any]:
+    """Compute the report object for the window that ends at `until_ms` (default now)."""
+    end_ms = now_ms() if until_ms is None else until_ms
+    entries = [
+        _target_entry(
+            entry.stored.target.name, entry.stored.target.public_url(), entry.status, entry.stats
         )
+        for entry in await window_entries(store, window_s, end_ms)
+    ]
     return {"window_s": window_s, "generated_at": iso_utc(end_ms), "targets": entries}
 
 
