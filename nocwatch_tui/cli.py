@@ -16,7 +16,12 @@ import platformdirs
 from nocwatch_tui import __version__
 from nocwatch_tui.engine.lease import LeaseLostError
 from nocwatch_tui.engine.metrics_server import ListenError
-from nocwatch_tui.engine.settings import Settings, SettingsError, load_settings
+from nocwatch_tui.engine.settings import (
+    Settings,
+    SettingsError,
+    load_settings,
+    target_defaults,
+)
 from nocwatch_tui.engine.store import StoreError
 from nocwatch_tui.engine.targets import Target, TargetsFileError, load_targets_file
 from nocwatch_tui.engine.windows import DEFAULT_WINDOW, WINDOWS_S
@@ -279,16 +284,18 @@ def parse_listen(value: str, source: str) -> tuple[str, int] | None:
     return host, int(port_text)
 
 
-def _load_targets(path: Path | None) -> list[Target] | None:
-    return None if path is None else load_targets_file(path)
+def _load_targets(path: Path | None, settings: Settings) -> list[Target] | None:
+    if path is None:
+        return None
+    return load_targets_file(path, target_defaults(settings.defaults))
 
 
 def _run_serve(args: argparse.Namespace) -> int:
     from nocwatch_tui.engine.runtime import run_serve
 
     _configure_logging(args.verbose)
-    targets = _load_targets(args.targets)
     settings = _settings(args)
+    targets = _load_targets(args.targets, settings)
     if args.listen is not None:
         listen = parse_listen(args.listen, "--listen")
     else:
@@ -429,7 +436,7 @@ def _run_console(args: argparse.Namespace) -> int:
     settings = _settings(args)
     return run_console(
         db_path=args.db,
-        targets=_load_targets(args.targets),
+        targets=_load_targets(args.targets, settings),
         window=args.window,
         operator=args.operator,
         settings=settings,
@@ -457,7 +464,13 @@ def _run_targets(args: argparse.Namespace) -> int:
     _settings(args)
     if args.targets_action == "import":
         asyncio.run(
-            targets_cli.import_targets(args.db, args.file, dry_run=args.dry_run, out=sys.stdout)
+            targets_cli.import_targets(
+                args.db,
+                args.file,
+                dry_run=args.dry_run,
+                out=sys.stdout,
+                defaults=target_defaults(_settings(args).defaults),
+            )
         )
     elif args.targets_action == "export":
         count = asyncio.run(

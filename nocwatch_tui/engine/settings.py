@@ -38,6 +38,11 @@ class DefaultsSettings(_Table):
     """Address family used to connect."""
 
 
+def target_defaults(defaults: DefaultsSettings) -> dict[str, object]:
+    """Return the `[defaults]` fields that are set, as targets-file fields."""
+    return defaults.model_dump(exclude_none=True)
+
+
 class ThresholdSettings(_Table):
     """Global degradation thresholds and hysteresis."""
 
