@@ -15,7 +15,14 @@ from typing import TYPE_CHECKING
 import platformdirs
 
 from nocwatch_tui import __version__
-from nocwatch_tui.engine.settings import Settings, SettingsError, load_settings
+from nocwatch_tui.engine.lease import LeaseLostError
+from nocwatch_tui.engine.metrics_server import ListenError
+from nocwatch_tui.engine.settings import (
+    Settings,
+    SettingsError,
+    load_settings,
+    target_defaults,
+)
 from nocwatch_tui.engine.store import StoreError
 from nocwatch_tui.engine.targets import Target, TargetsFileError, load_targets_file
 from nocwatch_tui.engine.windows import DEFAULT_WINDOW, WINDOWS_S
@@ -152,7 +159,17 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help=_("length of each healthy and failing period of the flapping server"),
     )
-    commands.add_parser("serve", parents=[common], help=_("run the engine without a console"))
+    serve = commands.add_parser(
+        "serve", parents=[common], help=_("run the engine without a console")
+    )
+    serve.add_argument(
+        "--listen",
+        metavar="HOST:PORT",
+        help=_(
+            "address of /metrics and /health (default: [metrics] listen of the settings,"
+            " 127.0.0.1:9464); `off` serves nothing"
+        ),
+    )
     report = commands.add_parser(
         "report", parents=[common], help=_("print per-target window statistics")
     )
@@ -262,16 +279,41 @@ def _configure_logging(verbose: bool) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def _load_targets(path: Path | None) -> list[Target] | None:
-    return None if path is None else load_targets_file(path)
+def parse_listen(value: str, source: str) -> tuple[str, int] | None:
+    """Parse HOST:PORT (`[::1]:9464` for IPv6), or `off`, into an address or None.
+
+    `source` names where the value came from, for the error message.
+    """
+    if value.strip().lower() == "off":
+        return None
+    host, separator, port_text = value.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not separator or not host or not port_text.isdigit() or int(port_text) > 65535:
+        raise UsageError(
+            _("{source} {value!r}: expected HOST:PORT such as 127.0.0.1:9464, or off").format(
+                source=source, value=value
+            )
+        )
+    return host, int(port_text)
+
+
+def _load_targets(path: Path | None, settings: Settings) -> list[Target] | None:
+    if path is None:
+        return None
+    return load_targets_file(path, target_defaults(settings.defaults))
 
 
 def _run_serve(args: argparse.Namespace) -> int:
     from nocwatch_tui.engine.runtime import run_serve
 
     _configure_logging(args.verbose)
-    targets = _load_targets(args.targets)
-    run_serve(args.db, targets, _settings(args))
+    settings = _settings(args)
+    targets = _load_targets(args.targets, settings)
+    if args.listen is not None:
+        listen = parse_listen(args.listen, "--listen")
+    else:
+        listen = parse_listen(settings.metrics.listen, "[metrics] listen")
+    run_serve(args.db, targets, settings, listen)
     return EXIT_OK
 
 
@@ -401,8 +443,20 @@ def _run_lab(args: argparse.Namespace) -> int:
     from nocwatch_tui.lab import ALL_SERVERS, serve_lab
 
     names = list(ALL_SERVERS)
-    if args.only:
+    if args.flap_period <= 0:
+        raise UsageError(
+            _("invalid --flap-period {value:g}: use a number of seconds above 0").format(
+                value=args.flap_period
+            )
+        )
+    if args.only is not None:
         names = [name.strip() for name in args.only.split(",") if name.strip()]
+        if not names:
+            raise UsageError(
+                _("--only names no lab server; choose from: {choices}").format(
+                    choices=", ".join(ALL_SERVERS)
+                )
+            )
         unknown = [name for name in names if name not in ALL_SERVERS]
         if unknown:
             raise UsageError(
@@ -432,7 +486,7 @@ def _run_console(args: argparse.Namespace) -> int:
     settings = _settings(args)
     return run_console(
         db_path=args.db,
-        targets=_load_targets(args.targets),
+        targets=_load_targets(args.targets, settings),
         window=args.window,
         operator=args.operator,
         settings=settings,
@@ -460,7 +514,13 @@ def _run_targets(args: argparse.Namespace) -> int:
     _settings(args)
     if args.targets_action == "import":
         asyncio.run(
-            targets_cli.import_targets(args.db, args.file, dry_run=args.dry_run, out=sys.stdout)
+            targets_cli.import_targets(
+                args.db,
+                args.file,
+                dry_run=args.dry_run,
+                out=sys.stdout,
+                defaults=target_defaults(_settings(args).defaults),
+            )
         )
     elif args.targets_action == "export":
         count = asyncio.run(
@@ -493,9 +553,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     start_parent_watch()
     try:
         return _COMMANDS[args.command](args)
-    except (UsageError, TargetsFileError, SettingsError, StoreError) as error:
+    except (UsageError, TargetsFileError, SettingsError, StoreError, ListenError) as error:
         print(_("nocwatch: error: {message}").format(message=error), file=sys.stderr)
         return EXIT_USAGE
+    except LeaseLostError as error:
+        print(_("nocwatch: error: {message}").format(message=error), file=sys.stderr)
+        return EXIT_FAILURE
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

@@ -1,9 +1,11 @@
 """The NOC Watch Textual application."""
 
+import asyncio
 import logging
+import signal
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
@@ -20,7 +22,6 @@ from nocwatch_tui.engine.store import Store, now_ms
 from nocwatch_tui.engine.windows import WINDOWS_S, step_window
 from nocwatch_tui.i18n import _
 
-EngineMode = Literal["own", "attached"]
 PROBLEM_TIMEOUT_S = 15.0
 
 log = logging.getLogger("nocwatch.console")
@@ -60,7 +61,7 @@ class NocWatchApp(App[None]):
         *,
         window: str = "15m",
         operator: str = "operator",
-        engine_mode: EngineMode = "attached",
+        engine_pid: int | None = None,
         settings: Settings | None = None,
         clock: Callable[[], int] = now_ms,
         theme: str | None = None,
@@ -74,7 +75,9 @@ class NocWatchApp(App[None]):
         # The current UTC time in epoch ms for window figures; tests fix it for snapshots.
         self.clock = clock
         self.operator = operator
-        self.engine_mode: EngineMode = engine_mode
+        # The process id of the engine this console started, or None when it
+        # attaches to an engine that another process started.
+        self.engine_pid = engine_pid
         self.start_theme = theme or self.settings.console.theme
         self.theme_folders = (
             list(theme_folders) if theme_folders is not None else default_theme_folders()
@@ -91,6 +94,11 @@ class NocWatchApp(App[None]):
         return self._store
 
     async def on_mount(self) -> None:
+        # SIGTERM or a hang-up quits like `q`, so the terminal is restored and
+        # the console's own engine is stopped after writing its samples.
+        loop = asyncio.get_running_loop()
+        for signal_number in (signal.SIGTERM, signal.SIGHUP):
+            loop.add_signal_handler(signal_number, self.exit)
         self._apply_themes()
         self._apply_keymap()
         self._store = await Store.open(self.db_path, create=False)
@@ -164,6 +172,7 @@ class NocWatchApp(App[None]):
                 incidents=lambda: main.incidents,
                 engine=lambda: main.engine,
                 page_s=self.settings.console.wall_page_s,
+                mode=main.current_engine_mode,
             )
         )
 

@@ -42,7 +42,7 @@ async def run_feed(store: Store, receiver: MessagePump) -> None:
     receiver.post_message(SamplesRead(initial))
     incidents_seen = await incidents_revision(store)
     receiver.post_message(IncidentsRead(await list_incidents(store, recent_limit=RECENT_LIMIT)))
-    receiver.post_message(EngineStatusRead(await store.engine_status()))
+    receiver.post_message(EngineStatusRead(await store.engine_status(), await store.read_lease()))
     tick = 0
     while True:
         await asyncio.sleep(SAMPLE_POLL_S)
@@ -63,4 +63,6 @@ async def run_feed(store: Store, receiver: MessagePump) -> None:
             if current != revision:
                 revision = current
                 receiver.post_message(TargetsRead(await store.list_targets()))
-            receiver.post_message(EngineStatusRead(await store.engine_status()))
+            receiver.post_message(
+                EngineStatusRead(await store.engine_status(), await store.read_lease())
+            )

@@ -7,7 +7,7 @@ from textual.message import Message
 from nocwatch_tui.engine.incidents import Incident
 from nocwatch_tui.engine.sample import Sample
 from nocwatch_tui.engine.stats import WindowStats
-from nocwatch_tui.engine.store import EngineStatus, SampleRecord, StoredTarget
+from nocwatch_tui.engine.store import EngineLease, EngineStatus, SampleRecord, StoredTarget
 
 
 @dataclass
@@ -26,9 +26,10 @@ class SamplesRead(Message, bubble=False):
 
 @dataclass
 class EngineStatusRead(Message, bubble=False):
-    """The engine's latest heartbeat, or None when no engine ever ran."""
+    """The engine's latest heartbeat and lease, each None when there is none."""
 
     status: EngineStatus | None
+    lease: EngineLease | None
 
 
 @dataclass

@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,8 +12,8 @@ from nocwatch_tui.engine.incidents import open_incidents
 from nocwatch_tui.engine.sample import ErrorClass
 from nocwatch_tui.engine.settings import RetentionSettings
 from nocwatch_tui.engine.stats import WindowStats, summarize
-from nocwatch_tui.engine.status import target_status
-from nocwatch_tui.engine.store import Store, now_ms
+from nocwatch_tui.engine.status import TargetStatus, target_status
+from nocwatch_tui.engine.store import Store, StoredTarget, now_ms
 from nocwatch_tui.i18n import _
 
 NO_DATA = "—"
@@ -61,6 +62,44 @@ def _target_entry(
     }
 
 
+@dataclass(frozen=True, slots=True)
+class TargetWindow:
+    """One target's state now and its statistics over a window, unrounded."""
+
+    stored: StoredTarget
+    status: TargetStatus
+    stats: WindowStats
+
+
+async def window_entries(
+    store: Store,
+    window_s: int,
+    end_ms: int,
+    retention: RetentionSettings | None = None,
+    generated_ms: int | None = None,
+) -> list[TargetWindow]:
+    """Compute every target's status and statistics for the window that ends at `end_ms`.
+
+    `nocwatch report` and the engine's metrics both use this, so their figures agree.
+    `generated_ms` (default now) decides which part of the window raw samples still cover.
+    """
+    generated_ms = now_ms() if generated_ms is None else generated_ms
+    start_ms = end_ms - window_s * 1000
+    raw_days = (retention or RetentionSettings()).raw_days
+    open_kinds: dict[int, set[str]] = {}
+    for incident in await open_incidents(store):
+        open_kinds.setdefault(incident.target_id, set()).add(incident.kind)
+    entries = []
+    for stored in await store.list_targets():
+        stats = await window_stats(
+            store, stored.id, start_ms, end_ms, now_ms=generated_ms, raw_days=raw_days
+        )
+        has_samples = bool(await store.latest_errors(stored.id, 1))
+        status = target_status(stored.paused, has_samples, open_kinds.get(stored.id, set()))
+        entries.append(TargetWindow(stored, status, stats))
+    return entries
+
+
 async def build_report(
     store: Store,
     window_s: int,
@@ -75,25 +114,19 @@ async def build_report(
     """
     generated_ms = now_ms()
     end_ms = generated_ms if until_ms is None else until_ms
-    start_ms = end_ms - window_s * 1000
-    raw_days = (retention or RetentionSettings()).raw_days
-    open_kinds: dict[int, set[str]] = {}
-    for incident in await open_incidents(store):
-        open_kinds.setdefault(incident.target_id, set()).add(incident.kind)
-    entries = []
-    for stored in await store.list_targets():
-        stats = await window_stats(
-            store, stored.id, start_ms, end_ms, now_ms=generated_ms, raw_days=raw_days
+    entries = [
+        _target_entry(
+            entry.stored.target.name,
+            entry.stored.target.public_url(),
+            entry.status,
+            entry.stats,
+            coverage_pct(entry.stats.samples, entry.stored.target.interval_s, window_s),
         )
-        has_samples = bool(await store.latest_errors(stored.id, 1))
-        status = target_status(stored.paused, has_samples, open_kinds.get(stored.id, set()))
-        coverage = coverage_pct(stats.samples, stored.target.interval_s, window_s)
-        entries.append(
-            _target_entry(stored.target.name, stored.target.public_url(), status, stats, coverage)
-        )
+        for entry in await window_entries(store, window_s, end_ms, retention, generated_ms)
+    ]
     return {
         "window_s": window_s,
-        "from": iso_utc(start_ms),
+        "from": iso_utc(end_ms - window_s * 1000),
         "to": iso_utc(end_ms),
         "generated_at": iso_utc(generated_ms),
         "targets": entries,

@@ -1,7 +1,8 @@
 """The SQLite store: schema, migrations and the queries the engine and console share.
 
-One database file in WAL mode contains targets, samples, incidents and the
-engine's status.
+One database file in WAL mode contains targets, samples, incidents, the
+engine's status, the lease that lets one engine at a time probe the
+database's targets, and the outbox of webhook notifications.
 Its schema version is `PRAGMA user_version`; opening a file migrates it
 forward and rejects a file from a newer version.
 """
@@ -12,7 +13,7 @@ import json
 import os
 import sqlite3
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -119,6 +120,36 @@ _MIGRATIONS: tuple[str, ...] = (
         BEGIN UPDATE targets_revision SET revision = revision + 1 WHERE id = 1; END;
     """,
     "ALTER TABLE samples ADD COLUMN suspect INTEGER NOT NULL DEFAULT 0;",
+    """
+    CREATE TABLE engine_lease (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        holder TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        host TEXT NOT NULL,
+        acquired_at_ms INTEGER NOT NULL,
+        renewed_at_ms INTEGER NOT NULL
+    );
+    """,
+    """
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        idempotency_key TEXT NOT NULL,
+        webhook TEXT NOT NULL DEFAULT '',
+        event TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        target_name TEXT NOT NULL,
+        target_tags TEXT NOT NULL DEFAULT '[]',
+        payload TEXT NOT NULL,
+        state TEXT NOT NULL,
+        created_at_ms INTEGER NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at_ms INTEGER NOT NULL,
+        last_error TEXT,
+        done_at_ms INTEGER,
+        UNIQUE (webhook, idempotency_key)
+    );
+    CREATE INDEX outbox_due ON outbox (state, next_attempt_at_ms);
+    """,
     """
     CREATE TABLE rollups_minute (
         target_id INTEGER NOT NULL,
@@ -270,6 +301,17 @@ class EngineStatus:
     slip_p99_ms: float | None
     in_flight: int | None
     queue_depth: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class EngineLease:
+    """The row that names the one engine allowed to probe the database's targets."""
+
+    holder: str
+    pid: int
+    host: str
+    acquired_at_ms: int
+    renewed_at_ms: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -945,3 +987,52 @@ class Store:
         ) as cursor:
             row = await cursor.fetchone()
         return None if row is None else EngineStatus(*row)
+
+    # Engine lease
+
+    async def read_lease(self) -> EngineLease | None:
+        """Return the engine lease as stored, live or stale, or None if there is none."""
+        async with self._db.execute(
+            "SELECT holder, pid, host, acquired_at_ms, renewed_at_ms FROM engine_lease WHERE id = 1"
+        ) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None else EngineLease(*row)
+
+    async def claim_lease(
+        self, claim: EngineLease, can_replace: Callable[[EngineLease], bool]
+    ) -> EngineLease | None:
+        """Take the lease unless another holder keeps it; return that holder, or None if taken.
+
+        The current lease is read and replaced in one write transaction, so two
+        engines that claim at once cannot both win.
+        """
+        await self._db.execute("BEGIN IMMEDIATE")
+        try:
+            current = await self.read_lease()
+            if current is not None and current.holder != claim.holder and not can_replace(current):
+                await self._db.execute("ROLLBACK")
+                return current
+            await self._db.execute(
+                "INSERT OR REPLACE INTO engine_lease"
+                " (id, holder, pid, host, acquired_at_ms, renewed_at_ms) VALUES (1, ?, ?, ?, ?, ?)",
+                (claim.holder, claim.pid, claim.host, claim.acquired_at_ms, claim.renewed_at_ms),
+            )
+        except BaseException:
+            await self._db.execute("ROLLBACK")
+            raise
+        await self._db.execute("COMMIT")
+        return None
+
+    async def renew_lease(self, holder: str, renewed_at_ms: int) -> bool:
+        """Renew the lease if `holder` still has it; return whether it did."""
+        cursor = await self._db.execute(
+            "UPDATE engine_lease SET renewed_at_ms = ? WHERE id = 1 AND holder = ?",
+            (renewed_at_ms, holder),
+        )
+        renewed = cursor.rowcount == 1
+        await cursor.close()
+        return renewed
+
+    async def release_lease(self, holder: str) -> None:
+        """Give up the lease if `holder` has it."""
+        await self._db.execute("DELETE FROM engine_lease WHERE id = 1 AND holder = ?", (holder,))

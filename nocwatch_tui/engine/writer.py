@@ -3,6 +3,7 @@
 import asyncio
 import logging
 import sqlite3
+import time
 from collections.abc import Awaitable, Callable
 
 from nocwatch_tui.engine.sample import Sample
@@ -31,6 +32,8 @@ class SampleWriter:
         self._linger_s = linger_s
         self._stopping = False
         self.written = 0
+        # perf_counter of the latest successful write, read by the health check.
+        self.last_write_s: float | None = None
 
     @property
     def depth(self) -> int:
@@ -85,6 +88,7 @@ class SampleWriter:
                 await asyncio.sleep(RETRY_DELAY_S)
                 continue
             self.written += len(batch)
+            self.last_write_s = time.perf_counter()
             break
         if self._after_write is not None:
             await self._after_write(batch)

@@ -34,13 +34,20 @@ from nocwatch_tui.console.stats_feed import run_window_stats
 from nocwatch_tui.console.view_order import SortKey, next_sort, ordered, sort_label
 from nocwatch_tui.console.widgets.grid import TargetGrid
 from nocwatch_tui.console.widgets.incident_log import IncidentFilter, IncidentLog
-from nocwatch_tui.console.widgets.summary_bar import SummaryBar
+from nocwatch_tui.console.widgets.summary_bar import EngineMode, SummaryBar, engine_mode
 from nocwatch_tui.console.widgets.window_panels import WindowPanels
 from nocwatch_tui.engine import incidents as incident_store
 from nocwatch_tui.engine.incidents import Incident, Severity
 from nocwatch_tui.engine.settings import Settings
 from nocwatch_tui.engine.stats import WindowStats
-from nocwatch_tui.engine.store import EngineStatus, Store, StoredTarget, StoreError, now_ms
+from nocwatch_tui.engine.store import (
+    EngineLease,
+    EngineStatus,
+    Store,
+    StoredTarget,
+    StoreError,
+    now_ms,
+)
 from nocwatch_tui.engine.targets import Target
 from nocwatch_tui.engine.windows import window_label
 from nocwatch_tui.i18n import _
@@ -108,6 +115,7 @@ class MainScreen(Screen[None]):
         self.incident_filter = IncidentFilter.ALL
         self._incidents_loaded = False
         self._belled: set[int] = set()
+        self.lease: EngineLease | None = None
 
     def compose(self) -> ComposeResult:
         yield SummaryBar(id="summary")
@@ -215,6 +223,7 @@ class MainScreen(Screen[None]):
     @on(EngineStatusRead)
     def _engine_status_read(self, message: EngineStatusRead) -> None:
         self.engine = message.status
+        self.lease = message.lease
         self._refresh_summary()
 
     # Window statistics and panels
@@ -334,13 +343,19 @@ class MainScreen(Screen[None]):
             self._rebuild_grid()
         self.query_one(IncidentLog).tick(now_ms())
 
+    def current_engine_mode(self, at_ms: int) -> EngineMode | None:
+        """Tell whether this console owns the engine holding the lease, is attached, or neither."""
+        return engine_mode(self.lease, getattr(self.app, "engine_pid", None), at_ms)
+
     def _refresh_summary(self) -> None:
+        stamp = now_ms()
+        mode = self.current_engine_mode(stamp)
         self.query_one(SummaryBar).show(
             window_label(self._window_s),
             [view.status for view in self.views.values()],
             self.engine,
-            getattr(self.app, "engine_mode", "attached"),
-            now_ms(),
+            mode,
+            stamp,
         )
 
     def on_resize(self) -> None:
