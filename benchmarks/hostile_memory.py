@@ -61,6 +61,8 @@ async def run(minutes: float, every_s: float) -> None:
             str(db),
             "--targets",
             str(targets_file),
+            "--listen",
+            "127.0.0.1:0",
             stdout=asyncio.subprocess.DEVNULL,
             stderr=(folder / "serve.log").open("wb"),
         )

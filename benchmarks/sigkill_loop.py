@@ -77,6 +77,8 @@ async def run(kills: int, seed: int) -> int:
             str(db),
             "--targets",
             str(targets_file),
+            "--listen",
+            "127.0.0.1:0",
         ]
         for round_number in range(1, kills + 1):
             process = await asyncio.create_subprocess_exec(

@@ -8,13 +8,21 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import platformdirs
 
 from nocwatch_tui import __version__
-from nocwatch_tui.engine.settings import Settings, SettingsError, load_settings
+from nocwatch_tui.engine.lease import LeaseLostError
+from nocwatch_tui.engine.metrics_server import ListenError
+from nocwatch_tui.engine.settings import (
+    Settings,
+    SettingsError,
+    load_settings,
+    target_defaults,
+)
 from nocwatch_tui.engine.store import StoreError
 from nocwatch_tui.engine.targets import Target, TargetsFileError, load_targets_file
 from nocwatch_tui.engine.windows import DEFAULT_WINDOW, WINDOWS_S
@@ -157,12 +165,34 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help=_("length of each healthy and failing period of the flapping server"),
     )
-    commands.add_parser("serve", parents=[common], help=_("run the engine without a console"))
+    serve = commands.add_parser(
+        "serve", parents=[common], help=_("run the engine without a console")
+    )
+    serve.add_argument(
+        "--listen",
+        metavar="HOST:PORT",
+        help=_(
+            "address of /metrics and /health (default: [metrics] listen of the settings,"
+            " 127.0.0.1:9464); `off` serves nothing"
+        ),
+    )
     report = commands.add_parser(
         "report", parents=[common], help=_("print per-target window statistics")
     )
     report.add_argument(
-        "--format", choices=["table", "json"], default="table", help=_("output format")
+        "--format", choices=["table", "json", "csv"], default="table", help=_("output format")
+    )
+    report.add_argument(
+        "--from",
+        dest="from_time",
+        metavar="TIME",
+        help=_("start of a past window, ISO 8601 in UTC such as 2026-12-01T00:00:00Z"),
+    )
+    report.add_argument(
+        "--to",
+        dest="to_time",
+        metavar="TIME",
+        help=_("end of the window, ISO 8601 in UTC (default: --from plus --window, or now)"),
     )
     incidents = commands.add_parser(
         "incidents", parents=[common], help=_("list incidents, newest first")
@@ -257,33 +287,95 @@ def _configure_logging(verbose: bool) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def _load_targets(path: Path | None) -> list[Target] | None:
-    return None if path is None else load_targets_file(path)
+def parse_listen(value: str, source: str) -> tuple[str, int] | None:
+    """Parse HOST:PORT (`[::1]:9464` for IPv6), or `off`, into an address or None.
+
+    `source` names where the value came from, for the error message.
+    """
+    if value.strip().lower() == "off":
+        return None
+    host, separator, port_text = value.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not separator or not host or not port_text.isdigit() or int(port_text) > 65535:
+        raise UsageError(
+            _("{source} {value!r}: expected HOST:PORT such as 127.0.0.1:9464, or off").format(
+                source=source, value=value
+            )
+        )
+    return host, int(port_text)
+
+
+def _load_targets(path: Path | None, settings: Settings) -> list[Target] | None:
+    if path is None:
+        return None
+    return load_targets_file(path, target_defaults(settings.defaults))
 
 
 def _run_serve(args: argparse.Namespace) -> int:
     from nocwatch_tui.engine.runtime import run_serve
 
     _configure_logging(args.verbose)
-    targets = _load_targets(args.targets)
-    run_serve(args.db, targets, _settings(args))
+    settings = _settings(args)
+    targets = _load_targets(args.targets, settings)
+    if args.listen is not None:
+        listen = parse_listen(args.listen, "--listen")
+    else:
+        listen = parse_listen(settings.metrics.listen, "[metrics] listen")
+    run_serve(args.db, targets, settings, listen)
     return EXIT_OK
 
 
-def _run_report(args: argparse.Namespace) -> int:
-    from nocwatch_tui.engine.report import build_report, format_json, format_table
-    from nocwatch_tui.engine.store import Store
+def parse_utc(text: str, option: str) -> int:
+    """Parse an ISO 8601 time into UTC epoch milliseconds; no offset means UTC."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(
+            _(
+                "{option} {value!r}: not an ISO 8601 time; use a form like 2026-12-01T00:00:00Z"
+            ).format(option=option, value=text)
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)
 
-    _settings(args)  # an invalid settings file is reported even where no value is used
+
+def report_span(args: argparse.Namespace, now: int) -> tuple[int, int]:
+    """Return the report window's length in seconds and its end, from --window, --from and --to."""
+    window_s = WINDOWS_S[args.window]
+    from_ms = None if args.from_time is None else parse_utc(args.from_time, "--from")
+    to_ms = None if args.to_time is None else parse_utc(args.to_time, "--to")
+    if from_ms is not None and to_ms is not None:
+        if to_ms <= from_ms:
+            raise UsageError(
+                _("--to {to} is not after --from {start}; swap them or pick other times").format(
+                    to=args.to_time, start=args.from_time
+                )
+            )
+        return (to_ms - from_ms) // 1000, from_ms + (to_ms - from_ms) // 1000 * 1000
+    if from_ms is not None:
+        return window_s, from_ms + window_s * 1000
+    return window_s, now if to_ms is None else to_ms
+
+
+def _run_report(args: argparse.Namespace) -> int:
+    from nocwatch_tui.engine.report import build_report, format_csv, format_json, format_table
+    from nocwatch_tui.engine.store import Store, now_ms
+
+    settings = _settings(args)
+    window_s, until_ms = report_span(args, now_ms())
+    if window_s <= 0:
+        raise UsageError(_("--from and --to are less than a second apart; widen the window"))
+    formats = {"json": format_json, "csv": format_csv, "table": format_table}
     _require_db(args.db)
 
     async def report_text() -> str:
         store = await Store.open(args.db, create=False)
         try:
-            report = await build_report(store, WINDOWS_S[args.window])
+            report = await build_report(store, window_s, until_ms, settings.retention)
         finally:
             await store.close()
-        return format_json(report) if args.format == "json" else format_table(report)
+        return formats[args.format](report)
 
     print(asyncio.run(report_text()))
     return EXIT_OK
@@ -410,7 +502,7 @@ def _run_console(args: argparse.Namespace) -> int:
     settings = _settings(args)
     return run_console(
         db_path=args.db,
-        targets=_load_targets(args.targets),
+        targets=_load_targets(args.targets, settings),
         window=args.window,
         operator=args.operator,
         settings=settings,
@@ -438,7 +530,13 @@ def _run_targets(args: argparse.Namespace) -> int:
     _settings(args)
     if args.targets_action == "import":
         asyncio.run(
-            targets_cli.import_targets(args.db, args.file, dry_run=args.dry_run, out=sys.stdout)
+            targets_cli.import_targets(
+                args.db,
+                args.file,
+                dry_run=args.dry_run,
+                out=sys.stdout,
+                defaults=target_defaults(_settings(args).defaults),
+            )
         )
     elif args.targets_action == "export":
         count = asyncio.run(
@@ -471,9 +569,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     start_parent_watch()
     try:
         return _COMMANDS[args.command](args)
-    except (UsageError, TargetsFileError, SettingsError, StoreError) as error:
+    except (UsageError, TargetsFileError, SettingsError, StoreError, ListenError) as error:
         print(_("nocwatch: error: {message}").format(message=error), file=sys.stderr)
         return EXIT_USAGE
+    except LeaseLostError as error:
+        print(_("nocwatch: error: {message}").format(message=error), file=sys.stderr)
+        return EXIT_FAILURE
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

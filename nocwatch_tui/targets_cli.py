@@ -4,8 +4,9 @@ import json
 import os
 import sys
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from nocwatch_tui.engine.store import Store, StoredTarget, StoreError, now_ms
 from nocwatch_tui.engine.target_import import ChangeKind, plan_import, unmask_headers
@@ -13,9 +14,16 @@ from nocwatch_tui.engine.targets import Target, dump_targets, load_targets_file
 from nocwatch_tui.i18n import _
 
 
-async def import_targets(db_path: Path, path: Path, *, dry_run: bool, out: TextIO) -> None:
+async def import_targets(
+    db_path: Path,
+    path: Path,
+    *,
+    dry_run: bool,
+    out: TextIO,
+    defaults: Mapping[str, Any] | None = None,
+) -> None:
     """Add the file's new targets, update those whose name exists, and print what changed."""
-    incoming = load_targets_file(path)
+    incoming = load_targets_file(path, defaults)
     store = await Store.open(db_path)
     try:
         existing = [stored.target for stored in await store.list_targets()]

@@ -30,12 +30,26 @@ def fixture_targets() -> list[Target]:
     ]
 
 
+def _phases(latency_ms: float) -> dict[str, float]:
+    """Split a latency into phases: 5 % dns, 20 % connect, 60 % ttfb and 15 % transfer."""
+    return {
+        "dns_ms": latency_ms * 0.05,
+        "connect_ms": latency_ms * 0.2,
+        "ttfb_ms": latency_ms * 0.6,
+        "transfer_ms": latency_ms * 0.15,
+    }
+
+
 def _samples(target_ids: dict[str, int], start_ms: int) -> list[Sample]:
     samples = []
     for index, latency in enumerate(STEADY_LATENCIES):
         samples.append(
             Sample(
-                target_ids["steady"], start_ms + index * 2000, latency_ms=latency, status_code=200
+                target_ids["steady"],
+                start_ms + index * 2000,
+                latency_ms=latency,
+                status_code=200,
+                **_phases(latency),
             )
         )
     for index, latency in enumerate(JITTERY_LATENCIES):
@@ -47,6 +61,7 @@ def _samples(target_ids: dict[str, int], start_ms: int) -> list[Sample]:
                 error=error,
                 latency_ms=latency,
                 status_code=200 if latency else None,
+                **(_phases(latency) if latency else {}),
             )
         )
     for index in range(10):
@@ -101,19 +116,19 @@ async def _add_incidents(store: Store, target_ids: dict[str, int], now: int) -> 
     await write_changes(store, [down])
 
 
-async def _fill(db_path: Path) -> None:
+async def _fill(db_path: Path, at_ms: int) -> None:
     store = await Store.open(db_path)
     try:
         await store.add_targets(fixture_targets())
         ids = {stored.target.name: stored.id for stored in await store.list_targets()}
-        now = now_ms()
-        await store.insert_samples(_samples(ids, now - 60_000))
-        await _add_incidents(store, ids, now)
+        await store.insert_samples(_samples(ids, at_ms - 60_000))
+        # Incident durations are shown against the real clock, so they are anchored to it.
+        await _add_incidents(store, ids, now_ms())
     finally:
         await store.close()
 
 
-def make_console_database(db_path: Path) -> Path:
-    """Create the database and return its path."""
-    asyncio.run(_fill(db_path))
+def make_console_database(db_path: Path, at_ms: int | None = None) -> Path:
+    """Create the database with samples in the minute before `at_ms` (default now)."""
+    asyncio.run(_fill(db_path, now_ms() if at_ms is None else at_ms))
     return db_path

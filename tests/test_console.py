@@ -71,6 +71,8 @@ async def test_grid_shows_status_latency_and_loss(console_db: Path) -> None:
     app = NocWatchApp(console_db)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_loaded(pilot, app)
+        # Loss comes from the window statistics feed, a moment after the rows.
+        assert await wait_for(pilot, lambda: row_text(app, "down")[5] != "—")
         steady = row_text(app, "steady")
         assert steady[0] == "● up"
         assert steady[2] == "22 ms"
@@ -138,5 +140,6 @@ def test_grid_snapshot_80x24(console_db: Path, snap_compare) -> None:
 
     async def populated(pilot: Pilot[None]) -> None:
         await wait_loaded(pilot, app)
+        await wait_for(pilot, lambda: row_text(app, "steady")[5] == "0%")
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=populated)

@@ -104,7 +104,8 @@ async def test_escape_sequence_in_error_shown_escaped(tmp_path: Path) -> None:
     db = tmp_path / "escape.db"
     await fill(db)
     app = NocWatchApp(db)
-    async with app.run_test(size=(160, 24)) as pilot:
+    # Wide enough for the error detail in the grid beside the window panels.
+    async with app.run_test(size=(240, 24)) as pilot:
         assert await wait_for_rows(pilot, app)
         error = cells(app, "escape")["error"]
     assert error.plain.startswith("protocol ")

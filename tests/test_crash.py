@@ -63,7 +63,9 @@ async def test_sigkill_loses_no_committed_sample(tmp_path: Path) -> None:
     db = tmp_path / "crash.db"
     async with Lab(["steady"], steady_delay_s=0.005) as lab:
         targets = write_load_targets(lab, tmp_path)
-        command = nocwatch_command("serve", "--db", str(db), "--targets", str(targets))
+        command = nocwatch_command(
+            "serve", "--db", str(db), "--targets", str(targets), "--listen", "127.0.0.1:0"
+        )
         lost: list[int] = []
         checks: list[str] = []
         acknowledged: set[int] = set()

@@ -213,19 +213,47 @@ def test_latency_below_clear_level_resolves() -> None:
     assert detector.open_incident(TARGET_ID, Kind.LATENCY) is None
 
 
-def test_refused_probes_open_down_and_loss() -> None:
+def test_refused_probes_open_down_only() -> None:
     detector = detector_for()
     kinds = []
-    for index in range(3):
+    for index in range(6):
         sample = Sample(TARGET_ID, START_MS + index * INTERVAL_MS, error=ErrorClass.REFUSED)
         kinds.extend(change.incident.kind for change in detector.observe(sample))
 
     assert Kind.DOWN in kinds
-    assert Kind.LOSS in kinds
+    assert Kind.LOSS not in kinds
+    assert detector.open_incident(TARGET_ID, Kind.LOSS) is None
+
+
+def test_recovery_opens_no_loss_for_the_outage() -> None:
+    detector = detector_for()
+    kinds = []
+    for index in range(6):
+        sample = Sample(TARGET_ID, START_MS + index * INTERVAL_MS, error=ErrorClass.REFUSED)
+        kinds.extend(change.incident.kind for change in detector.observe(sample))
+    for index in range(6, 20):
+        sample = Sample(TARGET_ID, START_MS + index * INTERVAL_MS, latency_ms=20.0, status_code=200)
+        kinds.extend(change.incident.kind for change in detector.observe(sample))
+
+    assert detector.open_incident(TARGET_ID, Kind.DOWN) is None
+    assert Kind.LOSS not in kinds
+
+
+def test_loss_without_outage_opens_critical() -> None:
+    detector = detector_for()
+    outcomes = ["S", "L", "S", "L", "S", "L", "S", "L"]
+    for index, outcome in enumerate(outcomes):
+        started_at_ms = START_MS + index * INTERVAL_MS
+        if outcome == "S":
+            sample = Sample(TARGET_ID, started_at_ms, latency_ms=20.0, status_code=200)
+        else:
+            sample = Sample(TARGET_ID, started_at_ms, error=ErrorClass.CLOSED)
+        detector.observe(sample)
+
     loss = detector.open_incident(TARGET_ID, Kind.LOSS)
     assert loss is not None
     assert loss.severity is Severity.CRITICAL
-    assert loss.peak_value == 100.0
+    assert detector.open_incident(TARGET_ID, Kind.DOWN) is None
 
 
 @pytest.mark.parametrize(

@@ -109,7 +109,9 @@ async def test_full_disk_stops_then_resumes_writing(small_disk: Path, tmp_path: 
         )
         with log_path.open("wb") as log_file:
             process = await asyncio.create_subprocess_exec(
-                *nocwatch_command("serve", "--db", str(db), "--targets", str(targets)),
+                *nocwatch_command(
+                    "serve", "--db", str(db), "--targets", str(targets), "--listen", "127.0.0.1:0"
+                ),
                 stdout=log_file,
                 stderr=log_file,
             )

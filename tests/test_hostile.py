@@ -187,7 +187,9 @@ async def test_serve_probes_hostile_servers_once_per_interval(
     targets = tmp_path / "targets.json"
     targets.write_text(json.dumps(hostile_lab.targets(interval_s=1.0, timeout_s=0.9)))
     process = await asyncio.create_subprocess_exec(
-        *nocwatch_command("serve", "--db", str(db), "--targets", str(targets)),
+        *nocwatch_command(
+            "serve", "--db", str(db), "--targets", str(targets), "--listen", "127.0.0.1:0"
+        ),
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,
     )

@@ -37,7 +37,9 @@ async def test_header_secret_not_logged_or_reported(
             ]
         )
     )
-    process = serve_process("-v", "--db", str(db), "--targets", str(targets))
+    process = serve_process(
+        "-v", "--db", str(db), "--targets", str(targets), "--listen", "127.0.0.1:0"
+    )
     started = time.monotonic()
     assert wait_until(lambda: "probe of 'close' failed" in process.log_text(), 20)
     # Give every target a few probes, failing ones included, before stopping.

@@ -20,6 +20,7 @@ REPORT_FIELDS = {
     "passed",
     "loss_pct",
     "availability_pct",
+    "coverage_pct",
     "latency_ms",
     "jitter_ms",
     "jitter_rfc3550_ms",

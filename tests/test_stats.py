@@ -9,13 +9,23 @@ from hypothesis import strategies as st
 
 from nocwatch_tui.engine.sample import ErrorClass
 from nocwatch_tui.engine.stats import (
+    Rollup,
     SampleRow,
     WindowStats,
     mean_jitter,
     percentile,
     percentiles,
     rfc3550_jitter,
+    rollup_rows,
     summarize,
+    summarize_rollup,
+)
+from nocwatch_tui.engine.stats.histogram import (
+    RATIO,
+    decode,
+    encode,
+    histogram_of,
+    histogram_percentiles,
 )
 
 PHASE_NAMES = ("dns", "connect", "tls", "ttfb", "transfer")
@@ -106,11 +116,13 @@ def test_percentile_matches_statistics_quantiles(values: list[float]) -> None:
     # The two formulas round differently, so the tolerance is relative to the data's
     # magnitude, because a percentile that interpolates to near 0 between values of opposite
     # sign has no meaningful relative error of its own.
+    # Among subnormal values 1e-9 × scale underflows to 0, so a few ulps are allowed too.
     scale = max(abs(value) for value in values)
+    abs_tol = max(1e-9 * scale, 4 * math.ulp(scale))
     for q in range(1, 100):
         actual = percentile(values, float(q))
         assert actual is not None
-        assert math.isclose(actual, expected[q - 1], rel_tol=1e-9, abs_tol=1e-9 * scale), q
+        assert math.isclose(actual, expected[q - 1], rel_tol=1e-9, abs_tol=abs_tol), q
 
 
 @settings(max_examples=200, deadline=None)
@@ -349,3 +361,134 @@ def test_window_invariants(outcomes: list[tuple[str | None, float]]) -> None:
     assert stats.loss_pct is not None
     assert stats.availability_pct is not None
     assert stats.loss_pct + stats.availability_pct <= 100.0 + 1e-9
+
+
+# --- histogram and rollups ----------------------------------------------------------------
+
+positive_latencies = st.floats(min_value=0.05, max_value=60_000.0, allow_nan=False)
+
+
+def relative_error(estimate: float | None, exact: float | None) -> float:
+    assert estimate is not None
+    assert exact is not None
+    return abs(estimate - exact) / exact
+
+
+HISTOGRAM_CASES = [
+    pytest.param([10.0, 20.0, 30.0, 40.0], 50.0, 25.0, id="median-of-four"),
+    pytest.param([float(v) for v in range(1, 21)], 95.0, 19.05, id="p95-of-1-to-20"),
+    pytest.param([113.0, 114.0, 114.0, 115.0, 113.0], 50.0, 114.0, id="median-of-five"),
+]
+
+
+@pytest.mark.parametrize(("values", "q", "expected"), HISTOGRAM_CASES)
+def test_histogram_percentile_within_two_percent(
+    values: list[float], q: float, expected: float
+) -> None:
+    estimate = histogram_percentiles(histogram_of(values), (q,), min(values), max(values))[q]
+    assert relative_error(estimate, expected) < 0.02
+
+
+def test_histogram_keeps_min_and_max_exact() -> None:
+    values = [12.3, 45.6, 78.9]
+    result = histogram_percentiles(histogram_of(values), (0.0, 100.0), 12.3, 78.9)
+    assert result[0.0] == 12.3
+    assert result[100.0] == 78.9
+
+
+def test_histogram_empty_is_none() -> None:
+    assert histogram_percentiles(histogram_of([]), (95.0,)) == {95.0: None}
+
+
+def test_histogram_encoding_round_trips() -> None:
+    histogram = histogram_of([1.0, 1.0, 250.0, 30_000.0])
+    assert decode(encode(histogram)) == histogram
+
+
+def test_histogram_bucket_width_bounds_error() -> None:
+    assert math.sqrt(RATIO) - 1 < 0.02
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(positive_latencies, min_size=1, max_size=300), st.sampled_from([50.0, 95.0, 99.0]))
+def test_histogram_percentile_matches_exact_within_two_percent(
+    values: list[float], q: float
+) -> None:
+    exact = percentile(values, q)
+    estimate = histogram_percentiles(histogram_of(values), (q,), min(values), max(values))[q]
+    assert relative_error(estimate, exact) < 0.02
+
+
+outcomes_strategy = st.lists(
+    st.tuples(st.sampled_from([None, None, None, "timeout", "status"]), positive_latencies),
+    min_size=1,
+    max_size=200,
+)
+
+
+def rows_of(outcomes: list[tuple[str | None, float]]) -> list[SampleRow]:
+    return [
+        row(i * 1000, latency, error, dns_ms=latency / 10, ttfb_ms=latency / 2)
+        for i, (error, latency) in enumerate(outcomes)
+    ]
+
+
+@settings(max_examples=200, deadline=None)
+@given(outcomes_strategy, st.integers(min_value=0, max_value=200))
+def test_rollup_path_agrees_with_raw_path(
+    outcomes: list[tuple[str | None, float]], split: int
+) -> None:
+    rows = rows_of(outcomes)
+    exact = summarize(rows)
+    # Two adjacent spans rolled up apart and merged, as minutes add up to hours.
+    first = rollup_rows(rows[:split])
+    first.merge(rollup_rows(rows[split:], rows[split - 1] if 0 < split <= len(rows) else None))
+    estimate = summarize_rollup(first)
+
+    assert estimate.samples == exact.samples
+    assert estimate.responses == exact.responses
+    assert estimate.passed == exact.passed
+    assert estimate.loss_pct == exact.loss_pct
+    assert estimate.availability_pct == exact.availability_pct
+    assert estimate.errors == exact.errors
+    assert estimate.last_error == exact.last_error
+    assert estimate.last_sample_at_ms == exact.last_sample_at_ms
+    assert estimate.latency_min_ms == exact.latency_min_ms
+    assert estimate.latency_max_ms == exact.latency_max_ms
+    if exact.latency_mean_ms is None:
+        assert estimate.latency_mean_ms is None
+        assert estimate.latency_p95_ms is None
+        return
+    assert estimate.latency_mean_ms == pytest.approx(exact.latency_mean_ms, rel=1e-9)
+    assert relative_error(estimate.latency_p50_ms, exact.latency_p50_ms) < 0.02
+    assert relative_error(estimate.latency_p95_ms, exact.latency_p95_ms) < 0.02
+    assert relative_error(estimate.latency_p99_ms, exact.latency_p99_ms) < 0.02
+    assert relative_error(estimate.phases_p50_ms["dns"], exact.phases_p50_ms["dns"]) < 0.02
+    assert estimate.phases_p50_ms["tls"] is None
+    if exact.jitter_ms is None:
+        assert estimate.jitter_ms is None
+    else:
+        assert estimate.jitter_ms == pytest.approx(exact.jitter_ms, rel=1e-9, abs=1e-9)
+
+
+def test_rollup_failure_breaks_jitter_pair_across_spans() -> None:
+    first = rollup_rows([row(0, 10.0), row(1000, error="timeout")])
+    first.merge(rollup_rows([row(2000, 50.0), row(3000, 54.0)], row(1000, error="timeout")))
+    assert summarize_rollup(first).jitter_ms == 4.0
+
+
+def test_rollup_has_no_rfc3550_estimate() -> None:
+    stats = summarize_rollup(rollup_rows([row(0, 10.0), row(1000, 20.0)]))
+    assert stats.jitter_rfc3550_ms is None
+    assert stats.jitter_ms == 10.0
+
+
+def test_rollup_empty_is_all_none() -> None:
+    stats = summarize_rollup(Rollup())
+    assert stats.samples == 0
+    assert stats.loss_pct is None
+    assert stats.availability_pct is None
+    assert stats.latency_mean_ms is None
+    assert stats.latency_p95_ms is None
+    assert stats.jitter_ms is None
+    assert stats.phases_p50_ms["dns"] is None

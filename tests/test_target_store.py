@@ -168,3 +168,33 @@ async def test_version_1_database_migrates_with_targets(tmp_path: Path) -> None:
         (7, "api", None)
     ]
     assert new_id == 8
+
+
+async def test_pre_rollup_database_migrates(tmp_path: Path) -> None:
+    """A database at the schema before rollups keeps its samples and gains the rollup tables."""
+    path = tmp_path / "before_rollups.db"
+    before_rollups = _MIGRATIONS.index(
+        next(step for step in _MIGRATIONS if "CREATE TABLE rollups_minute" in step)
+    )
+    with sqlite3.connect(path) as connection:
+        for step in _MIGRATIONS[:before_rollups]:
+            connection.executescript(step)
+        connection.execute(f"PRAGMA user_version = {before_rollups}")
+        connection.execute(
+            "INSERT INTO targets (name, spec, created_at_ms, updated_at_ms)"
+            " VALUES ('api', ?, 1, 1)",
+            (target("api").model_dump_json(),),
+        )
+        connection.execute(
+            "INSERT INTO samples (target_id, started_at_ms, latency_ms, suspect)"
+            " VALUES (1, 1000, 12.5, 1)"
+        )
+    store = await Store.open(path)
+    await store.close()
+    with sqlite3.connect(path) as connection:
+        version = connection.execute("PRAGMA user_version").fetchone()[0]
+        samples = connection.execute("SELECT latency_ms, suspect FROM samples").fetchall()
+        columns = [row[1] for row in connection.execute("PRAGMA table_info(rollups_minute)")]
+    assert version == SCHEMA_VERSION
+    assert samples == [(12.5, 1)]
+    assert "suspect_samples" in columns

@@ -72,6 +72,9 @@ BAD_FILES = [
     ([{"name": "a", "url": "http://x/", "timeout_s": 0}], "field timeout_s"),
     ([{"name": "a", "url": "http://x/", "interval_s": 5, "timeout_s": 9}], "must be below"),
     ([{"name": "a", "url": "http://x/", "thresholds": {"loss": 5}}], "field thresholds.loss"),
+    ([{"name": "a", "url": "http://x/", "interval_s": "10"}], "field interval_s: Input should be"),
+    ([{"name": "a", "url": "http://x/", "interval_s": True}], "field interval_s: Input should be"),
+    ([{"name": "a", "url": "http://x/", "verify_tls": "no"}], "field verify_tls: Input should be"),
 ]
 
 
@@ -154,3 +157,22 @@ def test_bad_file_message_hides_secrets(
     stderr = capsys.readouterr().err
     assert status == 2
     assert SECRET not in stderr
+
+
+def test_settings_defaults_fill_missing_fields(tmp_path: Path) -> None:
+    path = write_targets(tmp_path, [{"name": "a", "url": "http://x/", "interval_s": 3}])
+    targets = load_targets_file(path, {"interval_s": 30, "timeout_s": 1})
+    assert targets[0].interval_s == 3
+    assert targets[0].timeout_s == 1
+
+
+def test_import_applies_settings_defaults(tmp_path: Path) -> None:
+    targets = write_targets(tmp_path, [{"name": "a", "url": "http://x/", "interval_s": 3}])
+    settings = tmp_path / "settings.toml"
+    settings.write_text("[defaults]\ntimeout_s = 1\n")
+    db = tmp_path / "x.db"
+    result = run_nocwatch(
+        "targets", "import", str(targets), "--db", str(db), "--settings", str(settings)
+    )
+    assert result.returncode == 0, result.stderr
+    assert "add" in result.stdout

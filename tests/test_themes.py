@@ -274,7 +274,13 @@ async def test_theme_switch_recolours_the_grid(console_db: Path) -> None:
             down_row = next(key for key in grid.rows if str(grid.get_row(key)[1]) == "down")
             return str(grid.get_row(down_row)[0].style)
 
+        def down_row_text() -> str:
+            down_row = next(key for key in grid.rows if str(grid.get_row(key)[1]) == "down")
+            return str(grid.get_row(down_row)[0])
+
         assert await wait_for(pilot, lambda: grid.row_count == 5)
+        # The status comes from the open incidents, which the feed reads after the rows.
+        assert await wait_for(pilot, lambda: down_row_text() == "✖ down")
         dark = down_colour()
         app.theme = "noc-light"
         assert await wait_for(pilot, lambda: down_colour() != dark)

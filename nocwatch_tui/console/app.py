@@ -3,23 +3,25 @@
 import asyncio
 import logging
 import signal
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.reactive import reactive
 
 from nocwatch_tui.console.keymap import binding_ids, unknown_binding_ids
+from nocwatch_tui.console.screens.detail import DetailScreen
 from nocwatch_tui.console.screens.main import MainScreen
 from nocwatch_tui.console.screens.wall import WallScreen
 from nocwatch_tui.console.themes import DEFAULT_THEME, ThemeSet, default_theme_folders, load_themes
+from nocwatch_tui.console.widgets.grid import TargetGrid
 from nocwatch_tui.engine.settings import Settings
-from nocwatch_tui.engine.store import Store
-from nocwatch_tui.engine.windows import WINDOWS_S
+from nocwatch_tui.engine.store import Store, now_ms
+from nocwatch_tui.engine.windows import WINDOWS_S, step_window
 from nocwatch_tui.i18n import _
 
-EngineMode = Literal["own", "attached"]
 PROBLEM_TIMEOUT_S = 15.0
 
 log = logging.getLogger("nocwatch.console")
@@ -27,7 +29,7 @@ log = logging.getLogger("nocwatch.console")
 
 def keymap_problems(keymap: Mapping[str, str]) -> list[str]:
     """Return one message per keymap entry whose binding id no console binding has."""
-    owners = (NocWatchApp, MainScreen, WallScreen)
+    owners = (NocWatchApp, MainScreen, WallScreen, TargetGrid, DetailScreen)
     known = ", ".join(sorted(binding_ids(owners)))
     return [
         _("keymap: no binding has the id {id!r}; known ids: {known}").format(
@@ -46,7 +48,12 @@ class NocWatchApp(App[None]):
         Binding("q", "quit", _("Quit"), id="quit"),
         Binding("question_mark", "help", _("Help"), id="help"),
         Binding("w", "wall", _("Wall"), id="wall"),
+        Binding("left_square_bracket", "shorter_window", _("Window −"), id="shorter_window"),
+        Binding("right_square_bracket", "longer_window", _("Window +"), id="longer_window"),
     ]
+
+    window_s: reactive[int] = reactive(WINDOWS_S["15m"])
+    """Length of the statistics window every screen shows, in seconds."""
 
     def __init__(
         self,
@@ -54,8 +61,9 @@ class NocWatchApp(App[None]):
         *,
         window: str = "15m",
         operator: str = "operator",
-        engine_mode: EngineMode = "attached",
+        engine_pid: int | None = None,
         settings: Settings | None = None,
+        clock: Callable[[], int] = now_ms,
         theme: str | None = None,
         theme_folders: Iterable[Path] | None = None,
         wall: bool = False,
@@ -63,9 +71,13 @@ class NocWatchApp(App[None]):
         super().__init__()
         self.settings = settings or Settings()
         self.db_path = db_path
-        self.window_s = WINDOWS_S[window]
+        self.set_reactive(NocWatchApp.window_s, WINDOWS_S[window])
+        # The current UTC time in epoch ms for window figures; tests fix it for snapshots.
+        self.clock = clock
         self.operator = operator
-        self.engine_mode: EngineMode = engine_mode
+        # The process id of the engine this console started, or None when it
+        # attaches to an engine that another process started.
+        self.engine_pid = engine_pid
         self.start_theme = theme or self.settings.console.theme
         self.theme_folders = (
             list(theme_folders) if theme_folders is not None else default_theme_folders()
@@ -100,6 +112,14 @@ class NocWatchApp(App[None]):
         if self._store is not None:
             await self._store.close()
             self._store = None
+
+    def action_shorter_window(self) -> None:
+        """Switch to the next shorter statistics window."""
+        self.window_s = step_window(self.window_s, -1)
+
+    def action_longer_window(self) -> None:
+        """Switch to the next longer statistics window."""
+        self.window_s = step_window(self.window_s, +1)
 
     def _apply_themes(self) -> None:
         """Register every theme file that loads, report the others, and choose the first theme."""
@@ -152,6 +172,7 @@ class NocWatchApp(App[None]):
                 incidents=lambda: main.incidents,
                 engine=lambda: main.engine,
                 page_s=self.settings.console.wall_page_s,
+                mode=main.current_engine_mode,
             )
         )
 

@@ -11,8 +11,9 @@ from nocwatch_tui.console.messages import (
     SamplesRead,
     TargetsRead,
 )
+from nocwatch_tui.console.model import SPARK_HISTORY
 from nocwatch_tui.engine.incidents import RECENT_LIMIT, incidents_revision, list_incidents
-from nocwatch_tui.engine.store import Store, now_ms
+from nocwatch_tui.engine.store import SampleRecord, Store
 
 log = logging.getLogger("nocwatch.console.feed")
 
@@ -21,17 +22,27 @@ INCIDENTS_EVERY = 2  # sample polls per incidents poll
 STATUS_EVERY = 4  # sample polls per target and engine status read
 
 
-async def run_feed(store: Store, window_s: int, receiver: MessagePump) -> None:
-    """Post the database's state to `receiver`, then every change, until cancelled."""
+async def run_feed(store: Store, receiver: MessagePump) -> None:
+    """Post the database's state to `receiver`, then every change, until cancelled.
+
+    At start each target's newest SPARK_HISTORY samples are read, whatever the
+    window; window figures come from the window statistics feed.
+    """
+    last_id = await store.last_sample_id()
     revision = await store.targets_revision()
-    receiver.post_message(TargetsRead(await store.list_targets()))
-    initial = await store.recent_samples(now_ms() - window_s * 1000)
-    last_id = initial[-1].id if initial else await store.last_sample_id()
+    targets = await store.list_targets()
+    initial: list[SampleRecord] = []
+    for stored in targets:
+        records = await store.newest_samples(stored.id, SPARK_HISTORY)
+        # Later samples come from the poll below, so none is added twice.
+        initial += [record for record in records if record.id <= last_id]
+    initial.sort(key=lambda record: record.sample.started_at_ms)
+    # Both are posted together, so the grid never shows targets without their samples.
+    receiver.post_message(TargetsRead(targets))
     receiver.post_message(SamplesRead(initial))
     incidents_seen = await incidents_revision(store)
     receiver.post_message(IncidentsRead(await list_incidents(store, recent_limit=RECENT_LIMIT)))
-    receiver.post_message(EngineStatusRead(await store.engine_status()))
-
+    receiver.post_message(EngineStatusRead(await store.engine_status(), await store.read_lease()))
     tick = 0
     while True:
         await asyncio.sleep(SAMPLE_POLL_S)
@@ -39,7 +50,6 @@ async def run_feed(store: Store, window_s: int, receiver: MessagePump) -> None:
         if records:
             last_id = records[-1].id
             receiver.post_message(SamplesRead(records))
-
         tick += 1
         if tick % INCIDENTS_EVERY == 0:
             current_incidents = await incidents_revision(store)
@@ -53,4 +63,6 @@ async def run_feed(store: Store, window_s: int, receiver: MessagePump) -> None:
             if current != revision:
                 revision = current
                 receiver.post_message(TargetsRead(await store.list_targets()))
-            receiver.post_message(EngineStatusRead(await store.engine_status()))
+            receiver.post_message(
+                EngineStatusRead(await store.engine_status(), await store.read_lease())
+            )

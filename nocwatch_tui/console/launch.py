@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,16 +17,17 @@ from typing import IO
 
 import platformdirs
 
-from nocwatch_tui.console.app import EngineMode, NocWatchApp, keymap_problems
+from nocwatch_tui.console.app import NocWatchApp, keymap_problems
 from nocwatch_tui.console.themes import (
     default_theme_folders,
     initial_theme,
     load_themes,
     user_themes_dir,
 )
+from nocwatch_tui.engine.lease import is_live
 from nocwatch_tui.engine.runtime import import_if_empty
 from nocwatch_tui.engine.settings import Settings
-from nocwatch_tui.engine.store import Store, now_ms
+from nocwatch_tui.engine.store import EngineLease, Store, now_ms
 from nocwatch_tui.engine.targets import Target
 from nocwatch_tui.i18n import _
 from nocwatch_tui.parent_watch import child_environment
@@ -34,7 +36,9 @@ log = logging.getLogger("nocwatch.console")
 
 ENGINE_STOP_TIMEOUT_S = 15.0
 LAB_START_TIMEOUT_S = 15.0
-LIVE_HEARTBEAT_MS = 5_000
+ENGINE_START_TIMEOUT_S = 15.0
+ENGINE_POLL_S = 0.1
+OWN_ENGINE_LISTEN = "127.0.0.1:0"
 DEMO_INTERVAL_S = 2.0
 DEMO_TIMEOUT_S = 1.5
 # The console runs at this much lower CPU priority than the engine, so that on
@@ -85,30 +89,46 @@ def check_console_look(
     return ConsoleLook(theme=name, wall=wall)
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-async def _prepare_database(db_path: Path, targets: Sequence[Target] | None) -> bool:
-    """Create or migrate the database, import targets, and tell whether an engine owns it."""
+async def _prepare_database(db_path: Path, targets: Sequence[Target] | None) -> EngineLease | None:
+    """Create or migrate the database, import targets, and return the live engine lease if any."""
     store = await Store.open(db_path)
     try:
         await import_if_empty(store, targets)
-        status = await store.engine_status()
+        lease = await store.read_lease()
     finally:
         await store.close()
-    return (
-        status is not None
-        and status.stopped_at_ms is None
-        and now_ms() - status.heartbeat_at_ms < LIVE_HEARTBEAT_MS
-        and _pid_alive(status.pid)
-    )
+    return lease if lease is not None and is_live(lease, now_ms()) else None
+
+
+async def _wait_for_engine(
+    db_path: Path, child: subprocess.Popen[bytes], timeout_s: float
+) -> EngineLease | None:
+    """Wait until an engine holds the lease: the child, or another one that won the race.
+
+    Returns None when the child stopped or the time ran out with no live lease.
+    """
+    store = await Store.open(db_path, create=False)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            lease = await store.read_lease()
+            live = lease is not None and is_live(lease, now_ms())
+            if live and lease is not None and (lease.pid == child.pid or child.poll() is not None):
+                return lease
+            if child.poll() is not None and not live:
+                return None
+            await asyncio.sleep(ENGINE_POLL_S)
+    finally:
+        await store.close()
+    return None
+
+
+def _last_line(path: Path) -> str:
+    try:
+        lines = path.read_text(errors="replace").strip().splitlines()
+    except OSError:
+        return ""
+    return lines[-1] if lines else ""
 
 
 def _python_command(*arguments: str) -> list[str]:
@@ -117,12 +137,13 @@ def _python_command(*arguments: str) -> list[str]:
 
 @contextmanager
 def _engine_process(
-    db_path: Path, settings_path: Path | None, log_path: Path
+    db_path: Path, settings_path: Path | None, log_path: Path, listen: str
 ) -> Iterator[subprocess.Popen[bytes]]:
     """Run `nocwatch serve` on the database as a child process, stopping it on exit."""
     arguments = ["serve", "--db", str(db_path)]
     if settings_path is not None:
         arguments += ["--settings", str(settings_path)]
+    arguments += ["--listen", listen]
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as log_file:
         # A new session keeps the terminal's ctrl+c away from the engine, which
@@ -171,32 +192,58 @@ def run_console(
     settings: Settings,
     settings_path: Path | None = None,
     log_path: Path | None = None,
+    listen: str = OWN_ENGINE_LISTEN,
     look: ConsoleLook | None = None,
 ) -> int:
-    """Run the console on a database, with its own engine unless one already runs there."""
-    engine_running = asyncio.run(_prepare_database(db_path, targets))
+    """Run the console on a database, attached to its engine or with an engine of its own.
+
+    `listen` is the metrics address of an engine the console starts. By default
+    it is any free loopback port, because that engine stops with the console
+    and must not take the fixed port of a `nocwatch serve` on another database.
+    """
+    holder = asyncio.run(_prepare_database(db_path, targets))
+    if holder is not None:
+        log.info("attaching to the engine of %s (pid %d on %s)", db_path, holder.pid, holder.host)
+        yield_cpu_to_engine()
+        _app(db_path, window, operator, settings, look, engine_pid=None).run()
+        return 0
+
     if log_path is None:
         log_path = platformdirs.user_log_path("nocwatch") / "engine.log"
+    with _engine_process(db_path, settings_path, log_path, listen) as child:
+        holder = asyncio.run(_wait_for_engine(db_path, child, ENGINE_START_TIMEOUT_S))
+        if holder is None:
+            print(
+                _("nocwatch: the engine did not start ({reason}); see {log}").format(
+                    reason=_last_line(log_path) or _("no message"), log=log_path
+                ),
+                file=sys.stderr,
+            )
+            return 1
+        engine_pid = child.pid if holder.pid == child.pid else None
+        yield_cpu_to_engine()
+        _app(db_path, window, operator, settings, look, engine_pid=engine_pid).run()
+    return 0
 
-    mode: EngineMode = "attached" if engine_running else "own"
+
+def _app(
+    db_path: Path,
+    window: str,
+    operator: str,
+    settings: Settings,
+    look: ConsoleLook | None,
+    engine_pid: int | None,
+) -> NocWatchApp:
     look = look or ConsoleLook(theme=settings.console.theme)
-    app = NocWatchApp(
+    return NocWatchApp(
         db_path,
         window=window,
         operator=operator,
-        engine_mode=mode,
+        engine_pid=engine_pid,
         settings=settings,
         theme=look.theme,
         wall=look.wall,
     )
-    if engine_running:
-        yield_cpu_to_engine()
-        app.run()
-        return 0
-    with _engine_process(db_path, settings_path, log_path):
-        yield_cpu_to_engine()
-        app.run()
-    return 0
 
 
 def _read_lab_urls(lab: subprocess.Popen[str]) -> dict[str, str]:

@@ -6,7 +6,8 @@ from textual.message import Message
 
 from nocwatch_tui.engine.incidents import Incident
 from nocwatch_tui.engine.sample import Sample
-from nocwatch_tui.engine.store import EngineStatus, SampleRecord, StoredTarget
+from nocwatch_tui.engine.stats import WindowStats
+from nocwatch_tui.engine.store import EngineLease, EngineStatus, SampleRecord, StoredTarget
 
 
 @dataclass
@@ -25,9 +26,18 @@ class SamplesRead(Message, bubble=False):
 
 @dataclass
 class EngineStatusRead(Message, bubble=False):
-    """The engine's latest heartbeat, or None when no engine ever ran."""
+    """The engine's latest heartbeat and lease, each None when there is none."""
 
     status: EngineStatus | None
+    lease: EngineLease | None
+
+
+@dataclass
+class WindowStatsRead(Message, bubble=False):
+    """Every target's statistics over the current window, keyed by target id."""
+
+    window_s: int
+    stats: dict[int, WindowStats]
 
 
 @dataclass

@@ -1,10 +1,10 @@
-"""The console's in-memory view of targets and their recent samples."""
+"""The console's in-memory view of targets: their newest samples and window statistics."""
 
 from collections import deque
 from dataclasses import dataclass, field
 
 from nocwatch_tui.engine.sample import Sample
-from nocwatch_tui.engine.stats import percentile
+from nocwatch_tui.engine.stats import WindowStats
 from nocwatch_tui.engine.status import TargetStatus, target_status
 from nocwatch_tui.engine.store import StoredTarget
 
@@ -13,26 +13,17 @@ SPARK_HISTORY = 60
 
 @dataclass
 class TargetView:
-    """A target and the samples the grid needs: the newest ones and the current window's."""
+    """A target, its newest samples for the sparklines and its current window's statistics."""
 
     stored: StoredTarget
     recent: deque[Sample] = field(default_factory=lambda: deque(maxlen=SPARK_HISTORY))
-    window: deque[Sample] = field(default_factory=deque)
+    stats: WindowStats | None = None
     open_kinds: frozenset[str] = frozenset()
     """Kinds of the target's open incidents."""
 
     def add(self, sample: Sample) -> None:
         """Add a new sample."""
         self.recent.append(sample)
-        self.window.append(sample)
-
-    def trim(self, since_ms: int) -> bool:
-        """Drop window samples older than `since_ms`; tell whether any were dropped."""
-        dropped = False
-        while self.window and self.window[0].started_at_ms < since_ms:
-            self.window.popleft()
-            dropped = True
-        return dropped
 
     @property
     def status(self) -> TargetStatus:
@@ -46,11 +37,8 @@ class TargetView:
 
     @property
     def loss_pct(self) -> float | None:
-        """Return the window's loss %, or None for an empty window."""
-        if not self.window:
-            return None
-        lost = sum(1 for sample in self.window if not sample.responded)
-        return lost / len(self.window) * 100
+        """Return the window's loss %, or None before it is computed or for an empty window."""
+        return None if self.stats is None else self.stats.loss_pct
 
     @property
     def cert_days_left(self) -> float | None:
@@ -62,15 +50,8 @@ class TargetView:
 
     @property
     def p95_ms(self) -> float | None:
-        """Return the p95 latency of the window's passed probes, or None without any."""
-        return percentile(
-            [
-                sample.latency_ms
-                for sample in self.window
-                if sample.passed and sample.latency_ms is not None
-            ],
-            95,
-        )
+        """Return the window's p95 latency, or None before it is computed or without any."""
+        return None if self.stats is None else self.stats.latency_p95_ms
 
     def suspects(self) -> list[bool]:
         """Return, for each of the newest samples, whether the engine flagged it suspect."""

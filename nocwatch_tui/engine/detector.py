@@ -132,6 +132,8 @@ class TargetState:
     open: dict[Kind, OpenIncident] = field(default_factory=dict)
     muted_until_ms: int | None = None
     """UTC epoch ms until which no incident opens for the target."""
+    down_resolved_at_ms: int | None = None
+    """UTC epoch ms when the target's last `down` incident resolved."""
 
     def _admit(self, sample: Sample) -> None:
         self.window.append(sample)
@@ -149,7 +151,8 @@ class TargetState:
         self._admit(sample)
         figures = window_figures(self.window)
         changes: list[IncidentChange] = []
-        for kind in Kind:
+        # `down` goes first, so the window kinds see whether an outage is open.
+        for kind in sorted(Kind, key=lambda kind: kind is not Kind.DOWN):
             if kind is Kind.DOWN:
                 evaluation = evaluate_probe(sample)
             else:
@@ -159,8 +162,12 @@ class TargetState:
             transition = run.step(evaluation.verdict, open_after, close_after, replay=replay)
             if replay:
                 continue
-            if transition is Transition.OPEN and self._muted(sample.started_at_ms):
-                # The run stays breaching, so the incident opens once the mute ends.
+            if transition is Transition.OPEN and (
+                self._muted(sample.started_at_ms)
+                or (kind is not Kind.DOWN and self._in_outage(sample.started_at_ms))
+            ):
+                # The run stays breaching, so the incident opens once the mute
+                # or the outage's shadow ends, if the condition still holds then.
                 run.is_open = False
                 transition = None
             value = float(run.breaching) if kind is Kind.DOWN else evaluation.value
@@ -171,6 +178,17 @@ class TargetState:
 
     def _muted(self, at_ms: int) -> bool:
         return self.muted_until_ms is not None and at_ms < self.muted_until_ms
+
+    def _in_outage(self, at_ms: int) -> bool:
+        """Tell whether a `down` incident is open or its failures are still in the window.
+
+        Loss, latency and jitter of those failures belong to the outage, so they
+        open no second incident (and send no second alert) for it.
+        """
+        if Kind.DOWN in self.open:
+            return True
+        resolved_ms = self.down_resolved_at_ms
+        return resolved_ms is not None and at_ms - resolved_ms < self.thresholds.window_s * 1000
 
     def _apply(
         self,
@@ -192,6 +210,8 @@ class TargetState:
             return None
         if transition is Transition.RESOLVE:
             del self.open[kind]
+            if kind is Kind.DOWN:
+                self.down_resolved_at_ms = at_ms
             return IncidentChange(
                 IncidentEvent.RESOLVED, incident, incident.severity, incident.peak_value, at_ms
             )

@@ -14,7 +14,9 @@ from typing import Any
 
 import aiosqlite
 
+from nocwatch_tui.engine.outbox import enqueue_incident_event
 from nocwatch_tui.engine.store import Store
+from nocwatch_tui.engine.targets import Target
 from nocwatch_tui.i18n import _
 
 log = logging.getLogger("nocwatch.incidents")
@@ -142,12 +144,23 @@ async def _fetch_one(db: aiosqlite.Connection, incident_id: int) -> Incident | N
 async def record_event(
     db: aiosqlite.Connection, event: IncidentEvent, incident_id: int, at_ms: int
 ) -> None:
-    """Record an incident event, which happened at `at_ms`, inside the transaction of its change."""
-    # NOTE: notifications hook in here: insert the outbox row with `db`, in this
-    # same transaction, so an event is queued exactly when its change commits.
+    """Record an incident event, which happened at `at_ms`, inside the transaction of its change.
+
+    The event's webhook notification goes into the outbox with `db`, in this same
+    transaction, so it is queued exactly when the change commits.
+    """
+    # incident_list imports this module, so its import waits until it is needed.
+    from nocwatch_tui.engine.incident_list import incident_object
+
     incident = await _fetch_one(db, incident_id)
     if incident is None:
         return
+    async with db.execute("SELECT spec FROM targets WHERE id = ?", (incident.target_id,)) as cursor:
+        row = await cursor.fetchone()
+    target = None if row is None else Target.model_validate_json(row[0])
+    await enqueue_incident_event(
+        db, str(event), incident_object(incident), target, incident.target, at_ms
+    )
     log.info(
         "incident %d %s: %s %s on %r",
         incident.id,

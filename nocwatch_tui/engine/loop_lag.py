@@ -26,6 +26,8 @@ class LoopLagMonitor:
         # (wake-up time in perf_counter_ns, lag in ms) of the newest ticks
         self._ticks: deque[tuple[int, float]] = deque(maxlen=history)
         self._planned_ns: int | None = None
+        # perf_counter of the latest tick, read by the health check from another thread.
+        self.last_tick_s: float | None = None
 
     async def run(self) -> None:
         """Measure until cancelled."""
@@ -35,6 +37,7 @@ class LoopLagMonitor:
             woke_ns = time.perf_counter_ns()
             self.current_ms = max(0.0, (woke_ns - self._planned_ns) / 1e6)
             self._ticks.append((woke_ns, self.current_ms))
+            self.last_tick_s = time.perf_counter()
 
     def max_since_ms(self, start_ns: int) -> float:
         """Return the worst lag seen since `start_ns`, counting the pending tick's overshoot."""

@@ -1,4 +1,4 @@
-"""The engine process: scheduler, prober, writer and status heartbeat on one event loop."""
+"""The engine process: scheduler, prober, writer, webhook sender and heartbeat on one loop."""
 
 import asyncio
 import contextlib
@@ -7,19 +7,28 @@ import logging
 import os
 import signal
 import sqlite3
+import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from nocwatch_tui.engine.detector import Detector
 from nocwatch_tui.engine.incidents import IncidentChange, open_incidents, write_changes
+from nocwatch_tui.engine.lease import LeaseKeeper, LeaseLostError, take_lease
 from nocwatch_tui.engine.loop_lag import LoopLagMonitor
+from nocwatch_tui.engine.metrics import EngineMetrics
+from nocwatch_tui.engine.metrics_server import MetricsServer, make_app
 from nocwatch_tui.engine.prober import Prober
+from nocwatch_tui.engine.retention import Retention
 from nocwatch_tui.engine.sample import Sample
 from nocwatch_tui.engine.scheduler import Scheduler
 from nocwatch_tui.engine.settings import Settings
 from nocwatch_tui.engine.store import EngineStatus, Store, StoreError, now_ms
 from nocwatch_tui.engine.targets import Target
+from nocwatch_tui.engine.webhooks import WebhookSender
 from nocwatch_tui.engine.writer import SampleWriter
+from nocwatch_tui.i18n import _
 
 log = logging.getLogger("nocwatch.engine")
 
@@ -31,6 +40,11 @@ STOP_WRITE_TIMEOUT_S = 10.0
 """How long a stopping engine keeps retrying to write its pending samples."""
 # `asyncio` keeps the engine on Python's own event loop even where uvloop is installed.
 EVENT_LOOP_ENV = "NOCWATCH_EVENT_LOOP"
+# /health reports the engine unhealthy when the event loop has not ticked for
+# LOOP_STALL_S, or when samples wait and none was written for WRITER_STALL_S.
+LOOP_STALL_S = 2.0
+WRITER_STALL_S = 15.0
+GIL_SWITCH_INTERVAL_S = 0.0005
 
 
 async def import_if_empty(store: Store, targets: Sequence[Target] | None) -> None:
@@ -50,8 +64,26 @@ class Engine:
         self.prober = Prober()
         self.detector = Detector(self.settings.thresholds)
         self.writer = SampleWriter(store, after_write=self._detect)
-        self.scheduler = Scheduler(self.prober, self.writer.put, self.loop_lag)
+        self.metrics = EngineMetrics(self.settings.metrics.site, self.settings.thresholds.window_s)
+        self.scheduler = Scheduler(self.prober, self._on_sample, self.loop_lag)
+        self.metrics.bind_engine(
+            loop_lag_s=lambda: None if (lag := self.loop_lag.p99_ms()) is None else lag / 1000,
+            in_flight=lambda: self.scheduler.in_flight,
+            write_queue=lambda: self.writer.depth,
+        )
+        self.sender = WebhookSender(
+            store.path,
+            self.settings.webhooks,
+            self.settings.metrics.site,
+            on_backlog=self.metrics.set_outbox_backlog,
+        )
         self.started_at_ms = now_ms()
+        self._started_s = time.perf_counter()
+        self._writer_task: asyncio.Task[None] | None = None
+
+    def _on_sample(self, sample: Sample) -> None:
+        self.writer.put(sample)
+        self.metrics.observe(sample)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run until `stop` is set, then write the pending samples within STOP_WRITE_TIMEOUT_S."""
@@ -67,12 +99,28 @@ class Engine:
         # full collection otherwise stalled the loop for up to 100 ms.
         gc.freeze()
         lag_task = asyncio.create_task(self.loop_lag.run())
-        writer_task = asyncio.create_task(self.writer.run())
+        self._writer_task = writer_task = asyncio.create_task(self.writer.run())
         heartbeat_task = asyncio.create_task(self._heartbeat())
+        # Retention has its own connection, so its transactions never interleave
+        # with the writer's on one connection; SQLite's lock orders the two.
+        retention_store = await Store.open(self.store.path)
+        retention_task = asyncio.create_task(
+            Retention(retention_store, self.settings.retention).run()
+        )
+        windows_task = asyncio.create_task(self.metrics.refresh_windows(self.store))
+        sender_task = asyncio.create_task(self.sender.run())
         try:
             await stop.wait()
         finally:
             heartbeat_task.cancel()
+            windows_task.cancel()
+            retention_task.cancel()
+            sender_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sender_task
+            with contextlib.suppress(asyncio.CancelledError):
+                await retention_task
+            await retention_store.close()
             await self.scheduler.stop()
             self.writer.stop()
             await self._finish_writing(writer_task)
@@ -101,12 +149,18 @@ class Engine:
                 if current != revision:
                     targets = await self.store.list_targets()
                     self.detector.set_targets(targets)
+                    self.metrics.set_targets(targets)
                     self.scheduler.reconcile(targets)
                     revision = current
                 await self._write_status(stopped=False)
             except (sqlite3.OperationalError, StoreError) as error:
-                # A locked or full database, or an invalid target, must not end the heartbeat.
+                # A locked or full database, or an invalid target, must not end the
+                # heartbeat for good, or every console would report the engine dead.
                 log.error("engine heartbeat failed, retrying in %g s: %s", HEARTBEAT_S, error)
+            except Exception:
+                # Any other error, in a target reconcile for example, is logged with
+                # its traceback and retried, so that it cannot stop the heartbeat unseen.
+                log.exception("engine heartbeat failed, retrying in %g s", HEARTBEAT_S)
             await asyncio.sleep(HEARTBEAT_S)
 
     async def _restore_detection(self) -> None:
@@ -145,6 +199,39 @@ class Engine:
                 continue
             return
 
+    def health(self, at_s: float | None = None) -> tuple[bool, dict[str, Any]]:
+        """Tell whether the event loop and the writer are alive, with a small JSON body.
+
+        `at_s` is the perf_counter time to judge at (default now). Called from the
+        metrics server's threads, so it only reads plain attributes.
+        """
+        now_s = time.perf_counter() if at_s is None else at_s
+        # Until its first tick, the loop counts from the engine's creation.
+        last_tick_s = self.loop_lag.last_tick_s or self._started_s
+        loop_alive = now_s - last_tick_s < LOOP_STALL_S
+
+        writer_task = self._writer_task
+        last_write_s = self.writer.last_write_s or self._started_s
+        if writer_task is None:
+            writer_state = "starting"
+        elif writer_task.done():
+            writer_state = "stopped"
+        elif self.writer.depth and now_s - last_write_s > WRITER_STALL_S:
+            writer_state = "stalled"
+        else:
+            writer_state = "ok"
+
+        healthy = loop_alive and writer_state == "ok"
+        lag_ms = self.loop_lag.p99_ms()
+        return healthy, {
+            "status": "ok" if healthy else "unhealthy",
+            "loop": "ok" if loop_alive else "stalled",
+            "writer": writer_state,
+            "loop_lag_p99_ms": None if lag_ms is None else round(lag_ms, 2),
+            "write_queue_depth": self.writer.depth,
+            "probes_in_flight": self.scheduler.in_flight,
+        }
+
     async def _write_status(self, *, stopped: bool) -> None:
         stamp = now_ms()
         await self.store.write_engine_status(
@@ -162,25 +249,48 @@ class Engine:
         )
 
 
-async def serve(db_path: Path, targets: Sequence[Target] | None, settings: Settings) -> None:
-    """Run the engine on a database until SIGINT or SIGTERM."""
+async def serve(
+    db_path: Path,
+    targets: Sequence[Target] | None,
+    settings: Settings,
+    listen: tuple[str, int] | None = None,
+) -> None:
+    """Run the engine on a database until SIGINT or SIGTERM, holding its lease throughout.
+
+    Raises LeaseHeldError before touching anything when another engine owns the
+    database, and LeaseLostError after stopping when the lease could not be kept.
+    """
     store = await Store.open(db_path)
+    # The lease has its own connection, so that a long write transaction on the
+    # engine's connection never delays a renewal.
+    lease_store = await Store.open(db_path)
     try:
-        await import_if_empty(store, targets)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        # Logged once the database has opened, so that a database refused at
-        # start-up gives its one-line message alone.
-        log.info("event loop: %s", type(loop).__module__.split(".")[0])
-        for signal_number in STOP_SIGNALS:
-            loop.add_signal_handler(signal_number, stop.set)
+        lease = await take_lease(lease_store)
+        keeper = LeaseKeeper(lease_store, lease)
         try:
-            await Engine(store, settings).run(stop)
+            await import_if_empty(store, targets)
+            engine = Engine(store, settings)
+            server = None
+            # A thread that renders /metrics or resolves a name hands the GIL
+            # back to the event loop after 0.5 ms instead of Python's default
+            # 5 ms, so that it cannot hold up probes: see docs/benchmarks.md.
+            sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
+            if listen is not None:
+                server = MetricsServer(*listen, make_app(engine.metrics.registry, engine.health))
+                server.start()
+            try:
+                await _run_until_signal(engine, keeper)
+            finally:
+                if server is not None:
+                    await asyncio.to_thread(server.stop)
         finally:
-            for signal_number in STOP_SIGNALS:
-                with contextlib.suppress(ValueError, RuntimeError):
-                    loop.remove_signal_handler(signal_number)
+            await keeper.release()
+        if keeper.lost:
+            raise LeaseLostError(
+                _("{path}: the engine lost its lease and stopped").format(path=db_path)
+            )
     finally:
+        await lease_store.close()
         await store.close()
 
 
@@ -201,7 +311,32 @@ def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     return factory
 
 
-def run_serve(db_path: Path, targets: Sequence[Target] | None, settings: Settings) -> None:
+def run_serve(
+    db_path: Path,
+    targets: Sequence[Target] | None,
+    settings: Settings,
+    listen: tuple[str, int] | None,
+) -> None:
     """Run `serve` to the end on the best event loop available."""
     with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
-        runner.run(serve(db_path, targets, settings))
+        runner.run(serve(db_path, targets, settings, listen))
+
+
+async def _run_until_signal(engine: Engine, keeper: LeaseKeeper) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    # Logged once the database has opened, so that a database refused at
+    # start-up gives its one-line message alone.
+    log.info("event loop: %s", type(loop).__module__.split(".")[0])
+    for signal_number in STOP_SIGNALS:
+        loop.add_signal_handler(signal_number, stop.set)
+    keeper_task = asyncio.create_task(keeper.run(stop.set))
+    try:
+        await engine.run(stop)
+    finally:
+        keeper_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await keeper_task
+        for signal_number in STOP_SIGNALS:
+            with contextlib.suppress(ValueError, RuntimeError):
+                loop.remove_signal_handler(signal_number)

@@ -4,9 +4,10 @@ import os
 import tomllib
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from nocwatch_tui.engine.windows import WINDOWS_S
 from nocwatch_tui.i18n import _
@@ -35,6 +36,11 @@ class DefaultsSettings(_Table):
     """Follow up to 10 redirects."""
     ip_family: Literal["auto", "ipv4", "ipv6"] | None = None
     """Address family used to connect."""
+
+
+def target_defaults(defaults: DefaultsSettings) -> dict[str, object]:
+    """Return the `[defaults]` fields that are set, as targets-file fields."""
+    return defaults.model_dump(exclude_none=True)
 
 
 class ThresholdSettings(_Table):
@@ -110,7 +116,18 @@ class WebhookSettings(_Table):
     min_severity: Literal["warning", "critical"] = "warning"
     """Lowest severity that is sent."""
     tags: list[str] = Field(default_factory=list)
-    """Only targets with one of these tags are sent; empty sends all."""
+    """Only targets with one of these tags are sent; with `targets` too, either one matches."""
+    targets: list[str] = Field(default_factory=list)
+    """Only the targets of these names are sent; empty, like `tags`, sends all."""
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        # The message leaves the value out, because a webhook URL is a secret.
+        parsed = urlsplit(value)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise ValueError(_("must be an http or https URL with a host"))
+        return value
 
 
 class Settings(_Table):

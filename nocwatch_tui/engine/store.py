@@ -1,16 +1,19 @@
 """The SQLite store: schema, migrations and the queries the engine and console share.
 
-One database file in WAL mode contains targets, samples, incidents and the
-engine's status.
+One database file in WAL mode contains targets, samples, incidents, the
+engine's status, the lease that lets one engine at a time probe the
+database's targets, and the outbox of webhook notifications.
 Its schema version is `PRAGMA user_version`; opening a file migrates it
 forward and rejects a file from a newer version.
 """
 
 import asyncio
 import contextlib
+import json
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,7 +24,9 @@ import aiosqlite
 from pydantic import ValidationError
 
 from nocwatch_tui.engine.sample import ErrorClass, Sample
-from nocwatch_tui.engine.stats import SampleRow
+from nocwatch_tui.engine.stats import Rollup, SampleRow
+from nocwatch_tui.engine.stats.histogram import decode, encode
+from nocwatch_tui.engine.stats.rollup import HISTOGRAMS
 from nocwatch_tui.engine.targets import Target, first_error
 from nocwatch_tui.i18n import _
 
@@ -117,6 +122,114 @@ _MIGRATIONS: tuple[str, ...] = (
     """,
     "ALTER TABLE samples ADD COLUMN suspect INTEGER NOT NULL DEFAULT 0;",
     """
+    CREATE TABLE engine_lease (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        holder TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        host TEXT NOT NULL,
+        acquired_at_ms INTEGER NOT NULL,
+        renewed_at_ms INTEGER NOT NULL
+    );
+    """,
+    """
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        idempotency_key TEXT NOT NULL,
+        webhook TEXT NOT NULL DEFAULT '',
+        event TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        target_name TEXT NOT NULL,
+        target_tags TEXT NOT NULL DEFAULT '[]',
+        payload TEXT NOT NULL,
+        state TEXT NOT NULL,
+        created_at_ms INTEGER NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at_ms INTEGER NOT NULL,
+        last_error TEXT,
+        done_at_ms INTEGER,
+        UNIQUE (webhook, idempotency_key)
+    );
+    CREATE INDEX outbox_due ON outbox (state, next_attempt_at_ms);
+    """,
+    """
+    CREATE TABLE rollups_minute (
+        target_id INTEGER NOT NULL,
+        start_ms INTEGER NOT NULL,
+        samples INTEGER NOT NULL,
+        responses INTEGER NOT NULL,
+        passed INTEGER NOT NULL,
+        latency_count INTEGER NOT NULL,
+        latency_sum_ms REAL NOT NULL,
+        latency_min_ms REAL,
+        latency_max_ms REAL,
+        jitter_sum_ms REAL NOT NULL,
+        jitter_pairs INTEGER NOT NULL,
+        errors TEXT NOT NULL,
+        latency_hist TEXT NOT NULL,
+        dns_hist TEXT NOT NULL,
+        connect_hist TEXT NOT NULL,
+        tls_hist TEXT NOT NULL,
+        ttfb_hist TEXT NOT NULL,
+        transfer_hist TEXT NOT NULL,
+        last_error TEXT,
+        last_sample_at_ms INTEGER,
+        suspect_samples INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (target_id, start_ms)
+    ) WITHOUT ROWID;
+    CREATE TABLE rollups_hour (
+        target_id INTEGER NOT NULL,
+        start_ms INTEGER NOT NULL,
+        samples INTEGER NOT NULL,
+        responses INTEGER NOT NULL,
+        passed INTEGER NOT NULL,
+        latency_count INTEGER NOT NULL,
+        latency_sum_ms REAL NOT NULL,
+        latency_min_ms REAL,
+        latency_max_ms REAL,
+        jitter_sum_ms REAL NOT NULL,
+        jitter_pairs INTEGER NOT NULL,
+        errors TEXT NOT NULL,
+        latency_hist TEXT NOT NULL,
+        dns_hist TEXT NOT NULL,
+        connect_hist TEXT NOT NULL,
+        tls_hist TEXT NOT NULL,
+        ttfb_hist TEXT NOT NULL,
+        transfer_hist TEXT NOT NULL,
+        last_error TEXT,
+        last_sample_at_ms INTEGER,
+        suspect_samples INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (target_id, start_ms)
+    ) WITHOUT ROWID;
+    CREATE TABLE rollups_day (
+        target_id INTEGER NOT NULL,
+        start_ms INTEGER NOT NULL,
+        samples INTEGER NOT NULL,
+        responses INTEGER NOT NULL,
+        passed INTEGER NOT NULL,
+        latency_count INTEGER NOT NULL,
+        latency_sum_ms REAL NOT NULL,
+        latency_min_ms REAL,
+        latency_max_ms REAL,
+        jitter_sum_ms REAL NOT NULL,
+        jitter_pairs INTEGER NOT NULL,
+        errors TEXT NOT NULL,
+        latency_hist TEXT NOT NULL,
+        dns_hist TEXT NOT NULL,
+        connect_hist TEXT NOT NULL,
+        tls_hist TEXT NOT NULL,
+        ttfb_hist TEXT NOT NULL,
+        transfer_hist TEXT NOT NULL,
+        last_error TEXT,
+        last_sample_at_ms INTEGER,
+        suspect_samples INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (target_id, start_ms)
+    ) WITHOUT ROWID;
+    CREATE TABLE rollup_progress (
+        kind TEXT PRIMARY KEY,
+        done_until_ms INTEGER NOT NULL
+    );
+    """,
+    """
     ALTER TABLE samples ADD COLUMN cert_days_left REAL;
     ALTER TABLE engine ADD COLUMN write_error TEXT;
     """,
@@ -131,6 +244,17 @@ _SAMPLE_PLACEHOLDERS = ", ".join("?" * len(_SAMPLE_COLUMNS.split(",")))
 _WINDOW_COLUMNS = (
     "started_at_ms, error, latency_ms, dns_ms, connect_ms, tls_ms, ttfb_ms, transfer_ms, suspect"
 )
+
+_HISTOGRAM_COLUMNS = {name: f"{name}_hist" for name in HISTOGRAMS}
+_ROLLUP_COLUMNS = (
+    "samples, responses, passed, latency_count, latency_sum_ms, latency_min_ms,"
+    " latency_max_ms, jitter_sum_ms, jitter_pairs, errors, "
+    + ", ".join(_HISTOGRAM_COLUMNS.values())
+    + ", last_error, last_sample_at_ms, suspect_samples"
+)
+_ROLLUP_PLACEHOLDERS = ", ".join("?" * (2 + 10 + len(HISTOGRAMS) + 3))
+ROLLUP_TABLES = {"minute": "rollups_minute", "hour": "rollups_hour", "day": "rollups_day"}
+"""The table of each rollup resolution."""
 
 
 class StoreError(Exception):
@@ -188,11 +312,41 @@ class EngineStatus:
 
 
 @dataclass(frozen=True, slots=True)
+class EngineLease:
+    """The row that names the one engine allowed to probe the database's targets."""
+
+    holder: str
+    pid: int
+    host: str
+    acquired_at_ms: int
+    renewed_at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
 class SampleRecord:
     """A stored sample with its row id, as the console reads it."""
 
     id: int
     sample: Sample
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRollup:
+    """A target's rollup of the minute, hour or UTC day that starts at `start_ms`."""
+
+    target_id: int
+    start_ms: int
+    rollup: Rollup
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorRecord:
+    """A failed probe as the detail screen lists it."""
+
+    started_at_ms: int
+    error: str
+    error_detail: str | None
+    status_code: int | None
 
 
 def now_ms() -> int:
@@ -237,6 +391,53 @@ def _sample_from_row(row: Sequence[Any]) -> Sample:
         suspect=bool(row[13]),
         cert_days_left=row[14],
     )
+
+
+def _rollup_values(stored: StoredRollup) -> tuple[Any, ...]:
+    rollup = stored.rollup
+    return (
+        stored.target_id,
+        stored.start_ms,
+        rollup.samples,
+        rollup.responses,
+        rollup.passed,
+        rollup.latency_count,
+        rollup.latency_sum_ms,
+        rollup.latency_min_ms,
+        rollup.latency_max_ms,
+        rollup.jitter_sum_ms,
+        rollup.jitter_pairs,
+        rollup.encoded_errors(),
+        *(encode(rollup.histograms[name]) for name in HISTOGRAMS),
+        rollup.last_error,
+        rollup.last_sample_at_ms,
+        rollup.suspect_samples,
+    )
+
+
+def _rollup_from_row(row: Sequence[Any]) -> StoredRollup:
+    first_histogram = 12
+    after_histograms = first_histogram + len(HISTOGRAMS)
+    histograms = dict(
+        zip(HISTOGRAMS, map(decode, row[first_histogram:after_histograms]), strict=True)
+    )
+    rollup = Rollup(
+        samples=row[2],
+        responses=row[3],
+        passed=row[4],
+        latency_count=row[5],
+        latency_sum_ms=row[6],
+        latency_min_ms=row[7],
+        latency_max_ms=row[8],
+        jitter_sum_ms=row[9],
+        jitter_pairs=row[10],
+        errors=Counter(json.loads(row[11])),
+        histograms=histograms,
+        last_error=row[after_histograms],
+        last_sample_at_ms=row[after_histograms + 1],
+        suspect_samples=row[after_histograms + 2],
+    )
+    return StoredRollup(row[0], row[1], rollup)
 
 
 def _sample_values(sample: Sample) -> tuple[Any, ...]:
@@ -619,6 +820,192 @@ class Store:
             rows = await cursor.fetchall()
         return [row[0] for row in reversed(list(rows))]
 
+    async def sample_before(self, target_id: int, before_ms: int) -> SampleRow | None:
+        """Return a target's newest sample started before `before_ms`, if any."""
+        async with self._db.execute(
+            f"SELECT {_WINDOW_COLUMNS} FROM samples WHERE target_id = ? AND started_at_ms < ?"
+            " ORDER BY started_at_ms DESC LIMIT 1",
+            (target_id, before_ms),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None else SampleRow(*row)
+
+    async def newest_samples(self, target_id: int, count: int) -> list[SampleRecord]:
+        """Return a target's newest `count` samples, oldest first."""
+        async with self._db.execute(
+            f"SELECT id, {_SAMPLE_COLUMNS} FROM samples WHERE target_id = ?"
+            " ORDER BY started_at_ms DESC LIMIT ?",
+            (target_id, count),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [SampleRecord(row[0], _sample_from_row(row[1:])) for row in reversed(list(rows))]
+
+    async def recent_error_records(self, target_id: int, count: int) -> list[ErrorRecord]:
+        """Return a target's newest `count` failed probes, newest first."""
+        async with self._db.execute(
+            "SELECT started_at_ms, error, error_detail, status_code FROM samples"
+            " WHERE target_id = ? AND error IS NOT NULL ORDER BY started_at_ms DESC LIMIT ?",
+            (target_id, count),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [ErrorRecord(*row) for row in rows]
+
+    async def first_sample_at_ms(self) -> int | None:
+        """Return the start time of the oldest stored sample, or None without samples."""
+        async with self._db.execute(
+            "SELECT started_at_ms FROM samples ORDER BY id LIMIT 1"
+        ) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None else int(row[0])
+
+    async def next_sample_at_ms(self, target_ids: Sequence[int], since_ms: int) -> int | None:
+        """Return the earliest start time at or after `since_ms` among the targets' samples."""
+        earliest: int | None = None
+        for target_id in target_ids:
+            async with self._db.execute(
+                "SELECT min(started_at_ms) FROM samples WHERE target_id = ? AND started_at_ms >= ?",
+                (target_id, since_ms),
+            ) as cursor:
+                row = await cursor.fetchone()
+            if row is not None and row[0] is not None:
+                earliest = row[0] if earliest is None else min(earliest, row[0])
+        return earliest
+
+    async def purge_samples(self, before_ms: int, limit: int) -> int:
+        """Delete at most `limit` samples started before `before_ms`, oldest rows first."""
+        cursor = await self._db.execute(
+            "DELETE FROM samples WHERE id IN"
+            " (SELECT id FROM samples WHERE started_at_ms < ? ORDER BY id LIMIT ?)",
+            (before_ms, limit),
+        )
+        return int(cursor.rowcount)
+
+    # Rollups
+
+    async def rollup_done_until(self, kind: str) -> int | None:
+        """Return the time up to which `kind` rollups are complete, or None before the first."""
+        async with self._db.execute(
+            "SELECT done_until_ms FROM rollup_progress WHERE kind = ?", (kind,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None else int(row[0])
+
+    async def write_rollups(
+        self, kind: str, rollups: Sequence[StoredRollup], done_until_ms: int
+    ) -> None:
+        """Store rollups and advance the progress of `kind` in one transaction."""
+        table = ROLLUP_TABLES[kind]
+        await self._db.execute("BEGIN IMMEDIATE")
+        try:
+            await self._db.executemany(
+                f"INSERT OR REPLACE INTO {table} (target_id, start_ms, {_ROLLUP_COLUMNS})"
+                f" VALUES ({_ROLLUP_PLACEHOLDERS})",
+                [_rollup_values(stored) for stored in rollups],
+            )
+            await self._db.execute(
+                "INSERT OR REPLACE INTO rollup_progress (kind, done_until_ms) VALUES (?, ?)",
+                (kind, done_until_ms),
+            )
+        except BaseException:
+            await self._db.execute("ROLLBACK")
+            raise
+        await self._db.execute("COMMIT")
+
+    async def rollups(
+        self, kind: str, target_id: int, since_ms: int, until_ms: int
+    ) -> list[StoredRollup]:
+        """Return a target's `kind` rollups that start in [since_ms, until_ms), oldest first."""
+        async with self._db.execute(
+            f"SELECT target_id, start_ms, {_ROLLUP_COLUMNS} FROM {ROLLUP_TABLES[kind]}"
+            " WHERE target_id = ? AND start_ms >= ? AND start_ms < ? ORDER BY start_ms",
+            (target_id, since_ms, until_ms),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [_rollup_from_row(row) for row in rows]
+
+    async def sum_rollups(self, kind: str, target_id: int, since_ms: int, until_ms: int) -> Rollup:
+        """Add up a target's `kind` rollups that start in [since_ms, until_ms) inside SQLite."""
+        table = ROLLUP_TABLES[kind]
+        where = "WHERE target_id = ? AND start_ms >= ? AND start_ms < ?"
+        span = (target_id, since_ms, until_ms)
+        async with self._db.execute(
+            "SELECT coalesce(sum(samples), 0), coalesce(sum(responses), 0),"
+            " coalesce(sum(passed), 0), coalesce(sum(latency_count), 0),"
+            " coalesce(sum(latency_sum_ms), 0.0), min(latency_min_ms), max(latency_max_ms),"
+            " coalesce(sum(jitter_sum_ms), 0.0), coalesce(sum(jitter_pairs), 0),"
+            " max(last_sample_at_ms), coalesce(sum(suspect_samples), 0)"
+            f" FROM {table} {where}",
+            span,
+        ) as cursor:
+            totals = await cursor.fetchone()
+        assert totals is not None
+        rollup = Rollup(
+            samples=totals[0],
+            responses=totals[1],
+            passed=totals[2],
+            latency_count=totals[3],
+            latency_sum_ms=totals[4],
+            latency_min_ms=totals[5],
+            latency_max_ms=totals[6],
+            jitter_sum_ms=totals[7],
+            jitter_pairs=totals[8],
+            last_sample_at_ms=totals[9],
+            suspect_samples=totals[10],
+        )
+        if rollup.samples == 0:
+            return rollup
+
+        async with self._db.execute(
+            f"SELECT last_error FROM {table} {where} AND last_error IS NOT NULL"
+            " ORDER BY start_ms DESC LIMIT 1",
+            span,
+        ) as cursor:
+            last = await cursor.fetchone()
+        rollup.last_error = None if last is None else last[0]
+
+        parts = [
+            ("errors", "errors"),
+            *((name, column) for name, column in _HISTOGRAM_COLUMNS.items()),
+        ]
+        union = " UNION ALL ".join(
+            f"SELECT '{name}', entry.key, sum(entry.value)"
+            f" FROM {table}, json_each({table}.{column}) AS entry {where} GROUP BY entry.key"
+            for name, column in parts
+        )
+        # fetchall takes one trip to the database thread; iterating the cursor takes one per row.
+        async with self._db.execute(union, span * len(parts)) as cursor:
+            entries = await cursor.fetchall()
+        for name, key, count in entries:
+            if name == "errors":
+                rollup.errors[key] = int(count)
+            else:
+                rollup.histograms[name][int(key)] = int(count)
+        return rollup
+
+    async def first_rollup_at_ms(self, kind: str, target_ids: Sequence[int]) -> int | None:
+        """Return the start of the oldest `kind` rollup of the targets, or None without any."""
+        earliest: int | None = None
+        for target_id in target_ids:
+            async with self._db.execute(
+                f"SELECT min(start_ms) FROM {ROLLUP_TABLES[kind]} WHERE target_id = ?",
+                (target_id,),
+            ) as cursor:
+                row = await cursor.fetchone()
+            if row is not None and row[0] is not None:
+                earliest = row[0] if earliest is None else min(earliest, row[0])
+        return earliest
+
+    async def purge_rollups(self, kind: str, target_id: int, before_ms: int, limit: int) -> int:
+        """Delete at most `limit` of a target's oldest `kind` rollups started before `before_ms`."""
+        table = ROLLUP_TABLES[kind]
+        cursor = await self._db.execute(
+            f"DELETE FROM {table} WHERE target_id = ? AND start_ms IN"
+            f" (SELECT start_ms FROM {table} WHERE target_id = ? AND start_ms < ?"
+            " ORDER BY start_ms LIMIT ?)",
+            (target_id, target_id, before_ms, limit),
+        )
+        return int(cursor.rowcount)
+
     # Engine status
 
     async def write_engine_status(self, status: EngineStatus) -> None:
@@ -648,3 +1035,52 @@ class Store:
         ) as cursor:
             row = await cursor.fetchone()
         return None if row is None else EngineStatus(*row)
+
+    # Engine lease
+
+    async def read_lease(self) -> EngineLease | None:
+        """Return the engine lease as stored, live or stale, or None if there is none."""
+        async with self._db.execute(
+            "SELECT holder, pid, host, acquired_at_ms, renewed_at_ms FROM engine_lease WHERE id = 1"
+        ) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None else EngineLease(*row)
+
+    async def claim_lease(
+        self, claim: EngineLease, can_replace: Callable[[EngineLease], bool]
+    ) -> EngineLease | None:
+        """Take the lease unless another holder keeps it; return that holder, or None if taken.
+
+        The current lease is read and replaced in one write transaction, so two
+        engines that claim at once cannot both win.
+        """
+        await self._db.execute("BEGIN IMMEDIATE")
+        try:
+            current = await self.read_lease()
+            if current is not None and current.holder != claim.holder and not can_replace(current):
+                await self._db.execute("ROLLBACK")
+                return current
+            await self._db.execute(
+                "INSERT OR REPLACE INTO engine_lease"
+                " (id, holder, pid, host, acquired_at_ms, renewed_at_ms) VALUES (1, ?, ?, ?, ?, ?)",
+                (claim.holder, claim.pid, claim.host, claim.acquired_at_ms, claim.renewed_at_ms),
+            )
+        except BaseException:
+            await self._db.execute("ROLLBACK")
+            raise
+        await self._db.execute("COMMIT")
+        return None
+
+    async def renew_lease(self, holder: str, renewed_at_ms: int) -> bool:
+        """Renew the lease if `holder` still has it; return whether it did."""
+        cursor = await self._db.execute(
+            "UPDATE engine_lease SET renewed_at_ms = ? WHERE id = 1 AND holder = ?",
+            (renewed_at_ms, holder),
+        )
+        renewed = cursor.rowcount == 1
+        await cursor.close()
+        return renewed
+
+    async def release_lease(self, holder: str) -> None:
+        """Give up the lease if `holder` has it."""
+        await self._db.execute("DELETE FROM engine_lease WHERE id = 1 AND holder = ?", (holder,))

@@ -2,7 +2,7 @@
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
@@ -212,8 +212,15 @@ def _first_error(error: ValidationError) -> str:
     return _("field {field}: {message}").format(field=field, message=message)
 
 
-def parse_targets(data: object, source: Path | str) -> list[Target]:
-    """Validate decoded JSON as a list of targets with unique names."""
+def parse_targets(
+    data: object, source: Path | str, defaults: Mapping[str, Any] | None = None
+) -> list[Target]:
+    """Validate decoded JSON as a list of targets with unique names.
+
+    `defaults` fills fields that a target leaves out, such as the settings
+    file's `[defaults]`. Types are checked strictly, so "10" is not a number
+    and `true` is not an interval.
+    """
     if not isinstance(data, list):
         raise TargetsFileError(
             _("{source}: expected a JSON array of targets, found {kind}").format(
@@ -231,7 +238,7 @@ def parse_targets(data: object, source: Path | str) -> list[Target]:
                 )
             )
         try:
-            target = Target.model_validate(raw)
+            target = Target.model_validate({**(defaults or {}), **raw}, strict=True)
         except ValidationError as error:
             raise TargetsFileError(
                 f"{_describe_location(source, index, raw)}: {_first_error(error)}"
@@ -248,7 +255,7 @@ def parse_targets(data: object, source: Path | str) -> list[Target]:
     return targets
 
 
-def load_targets_file(path: Path) -> list[Target]:
+def load_targets_file(path: Path, defaults: Mapping[str, Any] | None = None) -> list[Target]:
     """Read and validate a targets file, raising TargetsFileError with a one-line reason."""
     try:
         text = path.read_text(encoding="utf-8")
@@ -269,7 +276,7 @@ def load_targets_file(path: Path) -> list[Target]:
                 path=path, line=error.lineno, column=error.colno, reason=error.msg
             )
         ) from None
-    return parse_targets(data, path)
+    return parse_targets(data, path, defaults)
 
 
 def dump_targets(targets: Sequence[Target]) -> list[dict[str, Any]]:

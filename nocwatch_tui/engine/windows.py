@@ -18,3 +18,12 @@ def window_label(window_s: int) -> str:
         if seconds == window_s:
             return label
     return f"{window_s}s"
+
+
+def step_window(window_s: int, step: int) -> int:
+    """Return the window `step` places longer (or shorter, if negative), within the list."""
+    lengths = sorted(WINDOWS_S.values())
+    if window_s not in lengths:
+        return WINDOWS_S[DEFAULT_WINDOW]
+    index = min(len(lengths) - 1, max(0, lengths.index(window_s) + step))
+    return lengths[index]

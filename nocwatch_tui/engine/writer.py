@@ -3,6 +3,7 @@
 import asyncio
 import logging
 import sqlite3
+import time
 from collections.abc import Awaitable, Callable
 
 from nocwatch_tui.engine.sample import Sample
@@ -35,6 +36,8 @@ class SampleWriter:
         self.written = 0
         self.last_error: str | None = None
         """The error of the batch being retried, None once writing succeeds again."""
+        # perf_counter of the latest successful write, read by the health check.
+        self.last_write_s: float | None = None
 
     @property
     def depth(self) -> int:
@@ -95,6 +98,7 @@ class SampleWriter:
                 log.info("writing samples resumed after %d failed attempts", attempt)
                 self.last_error = None
             self.written += len(batch)
+            self.last_write_s = time.perf_counter()
             break
         if self._after_write is not None:
             await self._after_write(batch)

@@ -1,4 +1,4 @@
-"""The main screen: summary bar, filter, target grid, incident log and footer."""
+"""The main screen: summary bar, filter, target grid, window panels, incident log and footer."""
 
 import logging
 import sqlite3
@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.containers import Container
 from textual.screen import Screen
 from textual.theme import Theme
 from textual.widgets import DataTable, Footer, Input
@@ -19,22 +20,34 @@ from nocwatch_tui.console.messages import (
     ProbeTested,
     SamplesRead,
     TargetsRead,
+    WindowStatsRead,
 )
 from nocwatch_tui.console.model import TargetView
 from nocwatch_tui.console.probe_once import show_probe_result, start_test_probe
 from nocwatch_tui.console.screens.confirm import ConfirmScreen
 from nocwatch_tui.console.screens.confirm_delete import ConfirmDelete, DeleteChoice
+from nocwatch_tui.console.screens.detail import DetailScreen
 from nocwatch_tui.console.screens.mute import MuteChoice, MuteDialog
 from nocwatch_tui.console.screens.note import NoteScreen
 from nocwatch_tui.console.screens.target_form import TargetForm, blank_target
+from nocwatch_tui.console.stats_feed import run_window_stats
 from nocwatch_tui.console.view_order import SortKey, next_sort, ordered, sort_label
 from nocwatch_tui.console.widgets.grid import TargetGrid
 from nocwatch_tui.console.widgets.incident_log import IncidentFilter, IncidentLog
-from nocwatch_tui.console.widgets.summary_bar import SummaryBar
+from nocwatch_tui.console.widgets.summary_bar import EngineMode, SummaryBar, engine_mode
+from nocwatch_tui.console.widgets.window_panels import WindowPanels
 from nocwatch_tui.engine import incidents as incident_store
 from nocwatch_tui.engine.incidents import Incident, Severity
 from nocwatch_tui.engine.settings import Settings
-from nocwatch_tui.engine.store import EngineStatus, Store, StoredTarget, StoreError, now_ms
+from nocwatch_tui.engine.stats import WindowStats
+from nocwatch_tui.engine.store import (
+    EngineLease,
+    EngineStatus,
+    Store,
+    StoredTarget,
+    StoreError,
+    now_ms,
+)
 from nocwatch_tui.engine.targets import Target
 from nocwatch_tui.engine.windows import window_label
 from nocwatch_tui.i18n import _
@@ -58,6 +71,10 @@ def clone_name(name: str, taken_names: set[str]) -> str:
     return name
 
 
+WIDE_FROM = 150
+"""Terminal width from which the window panels sit beside the grid; below it, `g` shows them."""
+
+
 class MainScreen(Screen[None]):
     """Shows every target and incident live, and changes targets and incidents from keys."""
 
@@ -77,13 +94,18 @@ class MainScreen(Screen[None]):
         Binding("A", "acknowledge_all", _("Ack all"), id="acknowledge_all", show=False),
         Binding("o", "note", _("Note"), id="note", show=False),
         Binding("f", "cycle_incident_filter", _("Incidents"), id="incident_filter", show=False),
+        Binding("g", "toggle_panels", _("Panels"), id="panels", show=False),
     ]
 
     AUTO_FOCUS = "#grid"
 
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (WIDE_FROM, "-wide")]  # noqa: RUF012
+
     def __init__(self) -> None:
         super().__init__()
         self.views: dict[int, TargetView] = {}
+        # The latest window statistics, kept for targets whose rows come later.
+        self.window_stats: dict[int, WindowStats] = {}
         self.engine: EngineStatus | None = None
         self.sort_key = SortKey.NAME
         self.filter_text = ""
@@ -93,6 +115,7 @@ class MainScreen(Screen[None]):
         self.incident_filter = IncidentFilter.ALL
         self._incidents_loaded = False
         self._belled: set[int] = set()
+        self.lease: EngineLease | None = None
 
     def compose(self) -> ComposeResult:
         yield SummaryBar(id="summary")
@@ -101,19 +124,25 @@ class MainScreen(Screen[None]):
         )
         filter_field.display = False
         yield filter_field
-        yield TargetGrid(id="grid")
+        with Container(id="body"):
+            yield TargetGrid(id="grid")
+            yield WindowPanels(id="panels")
         yield IncidentLog(id="incident-log")
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
-        self.run_worker(run_feed(self._store, self._window_s, self), exclusive=True, name="feed")
+        self.run_worker(run_feed(self._store, self), exclusive=True, name="feed")
         self.set_interval(1.0, self._tick)
         # Cells carry colours resolved from the theme, so a theme switch redraws them.
         self.app.theme_changed_signal.subscribe(self, self._theme_changed)
         self._refresh_summary()
 
+        self._start_window_stats()
+        self.watch(self.app, "window_s", self._window_changed, init=False)
+        self._refresh_summary()
+
     def _theme_changed(self, _theme: Theme) -> None:
-        self.query_one(TargetGrid).build(self._sorted_views())
+        self.query_one(TargetGrid).build(self._sorted_views(), self.sort_key)
         self._show_incidents()
         self._refresh_summary()
 
@@ -157,9 +186,11 @@ class MainScreen(Screen[None]):
         for stored in message.targets:
             view = old.get(stored.id) or TargetView(stored)
             view.stored = stored
+            view.stats = self.window_stats.get(stored.id)
             self.views[stored.id] = view
         self._apply_open_kinds()
         self._rebuild_grid()
+        self._show_panels()
         if self._select_next is not None and self._select_next in self.views:
             self.query_one(TargetGrid).select_target(self._select_next)
             self._select_next = None
@@ -192,7 +223,72 @@ class MainScreen(Screen[None]):
     @on(EngineStatusRead)
     def _engine_status_read(self, message: EngineStatusRead) -> None:
         self.engine = message.status
+        self.lease = message.lease
         self._refresh_summary()
+
+    # Window statistics and panels
+
+    def _start_window_stats(self) -> None:
+        from nocwatch_tui.console.app import NocWatchApp
+
+        app = self.app
+        assert isinstance(app, NocWatchApp)
+        raw_days = app.settings.retention.raw_days
+        self.run_worker(
+            run_window_stats(app.store, app.window_s, app.clock, raw_days, self),
+            exclusive=True,
+            group="window-stats",
+            name="window-stats",
+        )
+
+    def _window_changed(self) -> None:
+        self.window_stats = {}
+        for view in self.views.values():
+            view.stats = None
+        self._show_window_stats()
+        self._refresh_summary()
+        self._start_window_stats()
+
+    @on(WindowStatsRead)
+    def _window_stats_read(self, message: WindowStatsRead) -> None:
+        if message.window_s != self._window_s:
+            return
+        self.window_stats = message.stats
+        for target_id, stats in message.stats.items():
+            view = self.views.get(target_id)
+            if view is not None:
+                view.stats = stats
+        self._show_window_stats()
+
+    def _show_window_stats(self) -> None:
+        grid = self.query_one(TargetGrid)
+        for view in self.views.values():
+            grid.refresh_target(view)
+        self._show_panels()
+
+    def _show_panels(self) -> None:
+        self.query_one(WindowPanels).show(
+            self._sorted_views(), self._settings.thresholds, window_label(self._window_s)
+        )
+
+    def action_toggle_panels(self) -> None:
+        """Show or hide the p95 and loss panels below the grid; wide terminals always show them."""
+        self.toggle_class("-show-panels")
+
+    # Target detail
+
+    @on(DataTable.RowSelected, "#grid")
+    def _row_selected(self) -> None:
+        self.action_open_detail()
+
+    def action_open_detail(self) -> None:
+        """Open the detail screen of the target under the grid's cursor."""
+        grid = self.query_one(TargetGrid)
+        if not grid.row_count:
+            return
+        row_key, _column = grid.coordinate_to_cell_key(grid.cursor_coordinate)
+        if row_key.value is not None:
+            self.app.push_screen(DetailScreen(int(row_key.value)))
 
     @on(DataTable.RowHighlighted)
     def _row_highlighted(self) -> None:
@@ -237,24 +333,29 @@ class MainScreen(Screen[None]):
         self._show_incidents()
 
     def _tick(self) -> None:
-        """Trim the window, count mute time down, re-sort when the order has changed."""
-        since_ms = now_ms() - self._window_s * 1000
+        """Count mute time down and re-sort when the order has changed."""
         grid = self.query_one(TargetGrid)
         for view in self.views.values():
-            if view.trim(since_ms) or view.stored.muted_until_ms is not None:
+            if view.stored.muted_until_ms is not None:
                 grid.refresh_target(view)
         expected_order = [view.stored.id for view in self._sorted_views()]
         if expected_order != grid.row_order():
             self._rebuild_grid()
         self.query_one(IncidentLog).tick(now_ms())
 
+    def current_engine_mode(self, at_ms: int) -> EngineMode | None:
+        """Tell whether this console owns the engine holding the lease, is attached, or neither."""
+        return engine_mode(self.lease, getattr(self.app, "engine_pid", None), at_ms)
+
     def _refresh_summary(self) -> None:
+        stamp = now_ms()
+        mode = self.current_engine_mode(stamp)
         self.query_one(SummaryBar).show(
             window_label(self._window_s),
             [view.status for view in self.views.values()],
             self.engine,
-            getattr(self.app, "engine_mode", "attached"),
-            now_ms(),
+            mode,
+            stamp,
         )
 
     def on_resize(self) -> None:

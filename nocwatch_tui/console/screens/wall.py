@@ -16,7 +16,7 @@ from textual.widgets import Static
 from nocwatch_tui.console.incident_text import ticker_item, worst_open
 from nocwatch_tui.console.model import TargetView
 from nocwatch_tui.console.status_style import DisplayStatus
-from nocwatch_tui.console.widgets.summary_bar import SummaryBar
+from nocwatch_tui.console.widgets.summary_bar import EngineMode, SummaryBar
 from nocwatch_tui.console.widgets.wall_tile import WallTile
 from nocwatch_tui.engine.incidents import Incident
 from nocwatch_tui.engine.store import EngineStatus, now_ms
@@ -130,11 +130,13 @@ class WallScreen(Screen[None]):
         incidents: Callable[[], Sequence[Incident]],
         engine: Callable[[], EngineStatus | None],
         page_s: float,
+        mode: Callable[[int], EngineMode | None] = lambda _at_ms: None,
     ) -> None:
         super().__init__()
         self._views = views
         self._incidents = incidents
         self._engine = engine
+        self._mode = mode
         self.page_s = page_s
         self.page = 0
         self.grid = WallGrid(1, 1, 1)
@@ -203,12 +205,13 @@ class WallScreen(Screen[None]):
         await area.mount_all([WallTile() for _index in range(grid.per_page)])
 
     def _refresh_summary(self, views: list[TargetView]) -> None:
+        stamp = now_ms()
         self.query_one(SummaryBar).show(
             window_label(int(getattr(self.app, "window_s", 900))),
             [view.status for view in views],
             self._engine(),
-            getattr(self.app, "engine_mode", "attached"),
-            now_ms(),
+            self._mode(stamp),
+            stamp,
         )
 
     def _refresh_ticker(self, incidents: Sequence[Incident], now: int) -> None:

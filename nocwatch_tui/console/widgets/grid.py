@@ -11,9 +11,11 @@ works on the rows a person can see.
 
 import time
 from dataclasses import dataclass
+from typing import ClassVar
 
 from rich.style import Style
 from rich.text import Text
+from textual.binding import Binding, BindingType
 from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 
@@ -142,6 +144,10 @@ def format_pct(value: float | None) -> str:
 
 class TargetGrid(DataTable[Text]):
     """The main grid; every cell is a Text object, so names are never read as markup."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "select_cursor", _("Detail"), id="grid.detail"),
+    ]
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True, cell_padding=CELL_PADDING)

@@ -2,16 +2,20 @@
 
 import os
 from collections import Counter
+from typing import Literal
 
 from rich.style import Style
 from rich.text import Text
 from textual.widgets import Static
 
 from nocwatch_tui.console.status_style import SYMBOLS, status_style, status_word, theme_colour
+from nocwatch_tui.engine.lease import is_live, this_host
 from nocwatch_tui.engine.printable import printable
 from nocwatch_tui.engine.status import TargetStatus
-from nocwatch_tui.engine.store import EngineStatus
+from nocwatch_tui.engine.store import EngineLease, EngineStatus
 from nocwatch_tui.i18n import _
+
+EngineMode = Literal["own", "attached"]
 
 # An engine whose heartbeat is older than this is reported as not responding or not writing.
 STALE_HEARTBEAT_MS = 5_000
@@ -33,7 +37,21 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
-def engine_text(status: EngineStatus | None, mode: str, now_ms: int) -> str:
+def engine_mode(
+    lease: EngineLease | None, engine_pid: int | None, now_ms: int
+) -> EngineMode | None:
+    """Tell whether the console owns the engine that holds the lease, is attached, or neither.
+
+    `engine_pid` is the process id of the engine the console started itself, if any.
+    """
+    if lease is None or not is_live(lease, now_ms):
+        return None
+    if engine_pid is not None and lease.pid == engine_pid and lease.host == this_host():
+        return "own"
+    return "attached"
+
+
+def engine_text(status: EngineStatus | None, mode: EngineMode | None, now_ms: int) -> str:
     """Describe the engine's state and lag in a few words."""
     if status is None or status.stopped_at_ms is not None:
         return _("engine stopped")
@@ -44,7 +62,10 @@ def engine_text(status: EngineStatus | None, mode: str, now_ms: int) -> str:
             return _("engine not writing: see its log")
         return _("engine not responding")
     if status.write_error:
+        # Checked before the lease: a full disk can stop its renewal too.
         return _("write failed: {reason}").format(reason=status.write_error)
+    if mode is None:
+        return _("engine stopped")
     lag = "—" if status.loop_lag_ms is None else f"{status.loop_lag_ms:.1f} ms"
     label = _("own engine") if mode == "own" else _("attached")
     return _("{mode} · loop lag {lag}").format(mode=label, lag=lag)
@@ -60,7 +81,7 @@ class SummaryBar(Static):
         window_label: str,
         statuses: list[TargetStatus],
         engine: EngineStatus | None,
-        mode: str,
+        mode: EngineMode | None,
         now_ms: int,
     ) -> None:
         """Redraw the bar."""

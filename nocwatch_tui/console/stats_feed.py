@@ -1,0 +1,54 @@
+"""The window statistics feed: every target's figures over the current window, refreshed.
+
+Short windows are recomputed often from raw samples; long windows are summed
+from rollups inside SQLite and change slowly, so they are recomputed less often.
+The console never keeps a long window's samples in memory.
+"""
+
+import asyncio
+from collections.abc import Callable
+
+from textual.message_pump import MessagePump
+
+from nocwatch_tui.console.messages import WindowStatsRead
+from nocwatch_tui.engine.history import window_stats
+from nocwatch_tui.engine.stats import WindowStats
+from nocwatch_tui.engine.store import Store
+
+REFRESH_S = ((15 * 60, 2.0), (60 * 60, 5.0), (24 * 60 * 60, 15.0))
+LONG_REFRESH_S = 60.0
+
+
+def refresh_s(window_s: int) -> float:
+    """Return how often the figures of a window are recomputed."""
+    for longest_s, period_s in REFRESH_S:
+        if window_s <= longest_s:
+            return period_s
+    return LONG_REFRESH_S
+
+
+async def read_window_stats(
+    store: Store, window_s: int, now_ms: int, raw_days: int
+) -> dict[int, WindowStats]:
+    """Compute every target's statistics over the window that ends at `now_ms`."""
+    since_ms = now_ms - window_s * 1000
+    result = {}
+    for stored in await store.list_targets():
+        result[stored.id] = await window_stats(
+            store, stored.id, since_ms, now_ms, now_ms=now_ms, raw_days=raw_days
+        )
+    return result
+
+
+async def run_window_stats(
+    store: Store,
+    window_s: int,
+    clock: Callable[[], int],
+    raw_days: int,
+    receiver: MessagePump,
+) -> None:
+    """Post the window's statistics to `receiver` now and after every refresh period."""
+    while True:
+        stats = await read_window_stats(store, window_s, clock(), raw_days)
+        receiver.post_message(WindowStatsRead(window_s, stats))
+        await asyncio.sleep(refresh_s(window_s))
