@@ -103,6 +103,13 @@ class LeaseKeeper:
                 renewed = await self._store.renew_lease(self._lease.holder, now_ms())
             except sqlite3.OperationalError as error:
                 log.warning("renewing the engine lease failed: %s", error)
+                # A full database cannot be written by another engine either, so
+                # none can take the lease over: keep it, and the renewal after the
+                # disk frees finds out whether it is still this engine's.
+                # NOTE: in the one renewal period after the disk frees, a new
+                # engine may take the stale lease and probe beside this one.
+                if getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+                    continue
                 # Give up before the lease turns stale, so that a new engine
                 # taking it over never probes beside this one.
                 if time.monotonic() - last_renewed < (LEASE_TTL_MS / 1000) - 2 * self._renew_s:
