@@ -101,7 +101,7 @@ def serve_process(tmp_path: Path) -> Iterator[Callable[..., ServeProcess]]:
 
 
 def wait_until(condition: Callable[[], bool], timeout_s: float, step_s: float = 0.1) -> bool:
-    """Poll a condition until it holds or the time runs out; return whether it held."""
+    """Poll a condition until it is true or the time runs out, and return its last value."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if condition():

@@ -50,15 +50,15 @@ class Scheduler:
 
     def reconcile(self, stored_targets: Sequence[StoredTarget]) -> None:
         """Start, restart or stop probe loops so they match the targets given."""
-        wanted = {stored.id: stored.target for stored in stored_targets if not stored.paused}
+        active = {stored.id: stored.target for stored in stored_targets if not stored.paused}
 
         for target_id, (target, task) in list(self._tasks.items()):
-            if wanted.get(target_id) != target:
+            if active.get(target_id) != target:
                 task.cancel()
                 del self._tasks[target_id]
                 log.info("stopped probing %r", target.name)
 
-        for target_id, target in wanted.items():
+        for target_id, target in active.items():
             if target_id not in self._tasks:
                 task = asyncio.create_task(self._probe_loop(target_id, target))
                 self._tasks[target_id] = (target, task)
