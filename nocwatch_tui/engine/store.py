@@ -32,6 +32,35 @@ from nocwatch_tui.i18n import _
 
 BUSY_TIMEOUT_MS = 10_000
 
+ROLLUP_TABLES = {"minute": "rollups_minute", "hour": "rollups_hour", "day": "rollups_day"}
+"""The table of each rollup resolution; all three share one layout."""
+_ROLLUP_TABLE = """
+    CREATE TABLE {table} (
+        target_id INTEGER NOT NULL,
+        start_ms INTEGER NOT NULL,
+        samples INTEGER NOT NULL,
+        responses INTEGER NOT NULL,
+        passed INTEGER NOT NULL,
+        latency_count INTEGER NOT NULL,
+        latency_sum_ms REAL NOT NULL,
+        latency_min_ms REAL,
+        latency_max_ms REAL,
+        jitter_sum_ms REAL NOT NULL,
+        jitter_pairs INTEGER NOT NULL,
+        errors TEXT NOT NULL,
+        latency_hist TEXT NOT NULL,
+        dns_hist TEXT NOT NULL,
+        connect_hist TEXT NOT NULL,
+        tls_hist TEXT NOT NULL,
+        ttfb_hist TEXT NOT NULL,
+        transfer_hist TEXT NOT NULL,
+        last_error TEXT,
+        last_sample_at_ms INTEGER,
+        suspect_samples INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (target_id, start_ms)
+    ) WITHOUT ROWID;
+"""
+
 _MIGRATIONS: tuple[str, ...] = (
     """
     CREATE TABLE targets (
@@ -151,79 +180,8 @@ _MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX outbox_due ON outbox (state, next_attempt_at_ms);
     """,
-    """
-    CREATE TABLE rollups_minute (
-        target_id INTEGER NOT NULL,
-        start_ms INTEGER NOT NULL,
-        samples INTEGER NOT NULL,
-        responses INTEGER NOT NULL,
-        passed INTEGER NOT NULL,
-        latency_count INTEGER NOT NULL,
-        latency_sum_ms REAL NOT NULL,
-        latency_min_ms REAL,
-        latency_max_ms REAL,
-        jitter_sum_ms REAL NOT NULL,
-        jitter_pairs INTEGER NOT NULL,
-        errors TEXT NOT NULL,
-        latency_hist TEXT NOT NULL,
-        dns_hist TEXT NOT NULL,
-        connect_hist TEXT NOT NULL,
-        tls_hist TEXT NOT NULL,
-        ttfb_hist TEXT NOT NULL,
-        transfer_hist TEXT NOT NULL,
-        last_error TEXT,
-        last_sample_at_ms INTEGER,
-        suspect_samples INTEGER NOT NULL DEFAULT 0,
-        PRIMARY KEY (target_id, start_ms)
-    ) WITHOUT ROWID;
-    CREATE TABLE rollups_hour (
-        target_id INTEGER NOT NULL,
-        start_ms INTEGER NOT NULL,
-        samples INTEGER NOT NULL,
-        responses INTEGER NOT NULL,
-        passed INTEGER NOT NULL,
-        latency_count INTEGER NOT NULL,
-        latency_sum_ms REAL NOT NULL,
-        latency_min_ms REAL,
-        latency_max_ms REAL,
-        jitter_sum_ms REAL NOT NULL,
-        jitter_pairs INTEGER NOT NULL,
-        errors TEXT NOT NULL,
-        latency_hist TEXT NOT NULL,
-        dns_hist TEXT NOT NULL,
-        connect_hist TEXT NOT NULL,
-        tls_hist TEXT NOT NULL,
-        ttfb_hist TEXT NOT NULL,
-        transfer_hist TEXT NOT NULL,
-        last_error TEXT,
-        last_sample_at_ms INTEGER,
-        suspect_samples INTEGER NOT NULL DEFAULT 0,
-        PRIMARY KEY (target_id, start_ms)
-    ) WITHOUT ROWID;
-    CREATE TABLE rollups_day (
-        target_id INTEGER NOT NULL,
-        start_ms INTEGER NOT NULL,
-        samples INTEGER NOT NULL,
-        responses INTEGER NOT NULL,
-        passed INTEGER NOT NULL,
-        latency_count INTEGER NOT NULL,
-        latency_sum_ms REAL NOT NULL,
-        latency_min_ms REAL,
-        latency_max_ms REAL,
-        jitter_sum_ms REAL NOT NULL,
-        jitter_pairs INTEGER NOT NULL,
-        errors TEXT NOT NULL,
-        latency_hist TEXT NOT NULL,
-        dns_hist TEXT NOT NULL,
-        connect_hist TEXT NOT NULL,
-        tls_hist TEXT NOT NULL,
-        ttfb_hist TEXT NOT NULL,
-        transfer_hist TEXT NOT NULL,
-        last_error TEXT,
-        last_sample_at_ms INTEGER,
-        suspect_samples INTEGER NOT NULL DEFAULT 0,
-        PRIMARY KEY (target_id, start_ms)
-    ) WITHOUT ROWID;
+    "".join(_ROLLUP_TABLE.format(table=table) for table in ROLLUP_TABLES.values())
+    + """
     CREATE TABLE rollup_progress (
         kind TEXT PRIMARY KEY,
         done_until_ms INTEGER NOT NULL
@@ -253,8 +211,6 @@ _ROLLUP_COLUMNS = (
     + ", last_error, last_sample_at_ms, suspect_samples"
 )
 _ROLLUP_PLACEHOLDERS = ", ".join("?" * (2 + 10 + len(HISTOGRAMS) + 3))
-ROLLUP_TABLES = {"minute": "rollups_minute", "hour": "rollups_hour", "day": "rollups_day"}
-"""The table of each rollup resolution."""
 
 
 class StoreError(Exception):
