@@ -7,8 +7,10 @@ import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from textual.pilot import Pilot
 
 from nocwatch_tui.engine.store import Store
 from nocwatch_tui.lab import Lab
@@ -107,4 +109,13 @@ def wait_until(condition: Callable[[], bool], timeout_s: float, step_s: float = 
         if condition():
             return True
         time.sleep(step_s)
+    return condition()
+
+
+async def wait_for(pilot: Pilot[Any], condition: Callable[[], bool], attempts: int = 50) -> bool:
+    """Let the app run in 0.1 s steps until a condition is true; return its last value."""
+    for _attempt in range(attempts):
+        if condition():
+            return True
+        await pilot.pause(0.1)
     return condition()

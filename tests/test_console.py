@@ -12,15 +12,8 @@ from nocwatch_tui.console.widgets.summary_bar import SummaryBar
 from nocwatch_tui.engine.sample import Sample
 from nocwatch_tui.engine.store import Store, now_ms
 
+from conftest import wait_for
 from console_data import make_console_database
-
-
-async def wait_for(pilot: Pilot[None], condition, attempts: int = 50) -> bool:
-    for _ in range(attempts):
-        if condition():
-            return True
-        await pilot.pause(0.1)
-    return condition()
 
 
 def grid_of(app: NocWatchApp) -> TargetGrid:

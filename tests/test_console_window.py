@@ -16,8 +16,9 @@ from nocwatch_tui.console.widgets.summary_bar import SummaryBar
 from nocwatch_tui.console.widgets.window_panels import WindowPanels
 from nocwatch_tui.engine.report import iso_utc
 
+from conftest import wait_for
 from console_data import make_console_database
-from test_console import grid_of, row_text, wait_for
+from test_console import grid_of, row_text
 
 # A fixed clock, so that charts and panels draw the same in every snapshot.
 FIXED_NOW_MS = 1_780_000_000_000

@@ -4,13 +4,14 @@ from pathlib import Path
 
 from rich.style import Style
 from rich.text import Text
-from textual.pilot import Pilot
 
 from nocwatch_tui.console.app import NocWatchApp
 from nocwatch_tui.console.widgets.grid import TargetGrid, mark_suspect
 from nocwatch_tui.engine.sample import Sample
 from nocwatch_tui.engine.store import Store, now_ms
 from nocwatch_tui.engine.targets import Target
+
+from conftest import wait_for
 
 TARGETS = 60
 
@@ -33,14 +34,6 @@ async def add_samples(db_path: Path, samples: list[Sample]) -> None:
         await store.insert_samples(samples)
     finally:
         await store.close()
-
-
-async def wait_for(pilot: Pilot[None], condition, attempts: int = 50) -> bool:
-    for _ in range(attempts):
-        if condition():
-            return True
-        await pilot.pause(0.1)
-    return condition()
 
 
 def last_cell(grid: TargetGrid, target_id: int) -> Text:

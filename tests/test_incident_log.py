@@ -24,6 +24,7 @@ from nocwatch_tui.engine.incidents import (
 from nocwatch_tui.engine.settings import ConsoleSettings, Settings
 from nocwatch_tui.engine.store import Store, now_ms
 
+from conftest import wait_for
 from console_data import make_console_database
 
 # Incident ids of the fixture database, newest first: the open `down` one, the
@@ -31,14 +32,6 @@ from console_data import make_console_database
 DOWN_ID = 3
 LOSS_ID = 2
 RESOLVED_ID = 1
-
-
-async def wait_for(pilot: Pilot[None], condition, attempts: int = 50) -> bool:
-    for _ in range(attempts):
-        if condition():
-            return True
-        await pilot.pause(0.1)
-    return condition()
 
 
 def table_of(app: NocWatchApp) -> IncidentTable:

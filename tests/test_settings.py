@@ -1,4 +1,4 @@
-"""The TOML settings file: defaults, validation and the command line's answer."""
+"""The TOML settings file: defaults, validation and the command line's exit status."""
 
 from pathlib import Path
 

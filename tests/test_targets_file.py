@@ -1,4 +1,4 @@
-"""Loading and validating targets files, and the command line's answer to bad ones."""
+"""Loading and validating targets files, and the command line's handling of bad ones."""
 
 import json
 from pathlib import Path

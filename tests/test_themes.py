@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from rich.console import Console
-from textual.pilot import Pilot
 from textual.widget import Widget
 
 from nocwatch_tui.console.app import NocWatchApp
@@ -33,19 +32,11 @@ from nocwatch_tui.console.themes import (
 from nocwatch_tui.console.widgets.grid import TargetGrid
 from nocwatch_tui.engine.settings import ConsoleSettings, Settings
 
-from conftest import run_nocwatch
+from conftest import run_nocwatch, wait_for
 from console_data import make_console_database
 
 SHIPPED = {"noc-dark", "noc-light", "wall", "mono"}
 GOOD_THEME = 'name = "mine"\nprimary = "#336699"\n'
-
-
-async def wait_for(pilot: Pilot[None], condition, attempts: int = 50) -> bool:
-    for _attempt in range(attempts):
-        if condition():
-            return True
-        await pilot.pause(0.1)
-    return condition()
 
 
 def toasts(app: NocWatchApp) -> list[str]:

@@ -3,7 +3,6 @@
 from pathlib import Path
 
 import pytest
-from textual.pilot import Pilot
 from textual.widgets import Static
 
 from nocwatch_tui.cli import build_parser
@@ -22,15 +21,8 @@ from nocwatch_tui.console.widgets.wall_tile import WallTile, latency_digits
 from nocwatch_tui.engine.incidents import Incident, Kind, Severity
 from nocwatch_tui.engine.settings import ConsoleSettings, Settings
 
+from conftest import wait_for
 from console_data import make_console_database
-
-
-async def wait_for(pilot: Pilot[None], condition, attempts: int = 50) -> bool:
-    for _attempt in range(attempts):
-        if condition():
-            return True
-        await pilot.pause(0.1)
-    return condition()
 
 
 def shown_names(app: NocWatchApp) -> list[str | None]:

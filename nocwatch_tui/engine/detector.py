@@ -167,7 +167,7 @@ class TargetState:
                 or (kind is not Kind.DOWN and self._in_outage(sample.started_at_ms))
             ):
                 # The run stays breaching, so the incident opens once the mute
-                # or the outage's shadow ends, if the condition still holds then.
+                # or the outage's shadow ends, if the condition is still true then.
                 run.is_open = False
                 transition = None
             value = float(run.breaching) if kind is Kind.DOWN else evaluation.value

@@ -5,7 +5,7 @@ from enum import StrEnum
 
 
 class ErrorClass(StrEnum):
-    """Why a probe failed."""
+    """The reason a probe failed, from a fixed vocabulary."""
 
     DNS = "dns"
     REFUSED = "refused"

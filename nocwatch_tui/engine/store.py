@@ -227,7 +227,7 @@ class TargetNotFoundError(StoreError):
 
 @dataclass(frozen=True, slots=True)
 class StoredTarget:
-    """A target as the database holds it."""
+    """A target as stored in the database."""
 
     id: int
     target: Target

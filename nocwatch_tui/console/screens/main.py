@@ -78,7 +78,7 @@ WIDE_FROM = 150
 class MainScreen(Screen[None]):
     """Shows every target and incident live, and changes targets and incidents from keys."""
 
-    # At 80 columns the footer holds about a dozen keys; the others are listed by `?`.
+    # At 80 columns the footer has room for about a dozen keys; the others are listed by `?`.
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "new_target", _("New"), id="target.new"),
         Binding("e", "edit_target", _("Edit"), id="target.edit"),
