@@ -139,3 +139,26 @@ async def _store_target(db_path: Path, target: Target) -> None:
         await store.add_targets([target])
     finally:
         await store.close()
+
+
+def test_foreign_sqlite_file_left_unchanged(tmp_path: Path) -> None:
+    path = tmp_path / "other.db"
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE invoices (amount REAL)")
+    connection.close()
+    before = path.read_bytes()
+
+    result = run_nocwatch("report", "--db", str(path))
+
+    assert result.returncode == 2
+    assert "another program" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert path.read_bytes() == before
+
+
+def test_folder_as_database_exits_2(tmp_path: Path) -> None:
+    result = run_nocwatch("report", "--db", str(tmp_path))
+
+    assert result.returncode == 2
+    assert "is a folder" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -434,6 +434,12 @@ class Store:
         cls, path: Path, *, create: bool = True, busy_timeout_ms: int = BUSY_TIMEOUT_MS
     ) -> Self:
         """Open (and create or migrate) the database, raising StoreError with a clear reason."""
+        if path.is_dir():
+            raise StoreError(
+                _("{path}: is a folder, not a database file; pass a file path to --db").format(
+                    path=path
+                )
+            )
         if not path.exists() and not create:
             raise StoreError(
                 _("{path}: database not found; start `nocwatch serve` or pass --db").format(
@@ -455,7 +461,10 @@ class Store:
                 ).format(path=path)
             )
 
-        connection = await aiosqlite.connect(path, isolation_level=None)
+        try:
+            connection = await aiosqlite.connect(path, isolation_level=None)
+        except sqlite3.Error as error:
+            raise StoreError(cls._explain(path, error)) from None
         store = cls(connection, path, busy_timeout_ms)
         try:
             await store._prepare()
@@ -468,7 +477,7 @@ class Store:
         return store
 
     @staticmethod
-    def _explain(path: Path, error: sqlite3.DatabaseError) -> str:
+    def _explain(path: Path, error: sqlite3.Error) -> str:
         message = str(error)
         if "not a database" in message:
             return _("{path}: not a NOC Watch database (not SQLite); pass another --db").format(
@@ -489,6 +498,14 @@ class Store:
                     " ({supported}); upgrade NOC Watch"
                 ).format(path=self.path, found=version, supported=SCHEMA_VERSION)
             )
+        if version == 0 and await self._has_tables():
+            # Another program's SQLite file: migrating it would add our tables to it.
+            raise StoreError(
+                _(
+                    "{path}: an SQLite database of another program, not NOC Watch's;"
+                    " pass another --db"
+                ).format(path=self.path)
+            )
         await self._db.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
         await self._db.execute("PRAGMA journal_mode = WAL")
         await self._db.execute("PRAGMA synchronous = NORMAL")
@@ -497,6 +514,12 @@ class Store:
             await self._db.executescript(
                 f"BEGIN IMMEDIATE; {script} PRAGMA user_version = {number + 1}; COMMIT;"
             )
+
+    async def _has_tables(self) -> bool:
+        async with self._db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' LIMIT 1"
+        ) as cursor:
+            return await cursor.fetchone() is not None
 
     async def _user_version(self) -> int:
         async with self._db.execute("PRAGMA user_version") as cursor:
