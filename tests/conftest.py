@@ -59,11 +59,17 @@ def run_nocwatch(*arguments: str, timeout_s: float = 60) -> subprocess.Completed
 
 
 class ServeProcess:
-    """A `nocwatch serve` child process for a test."""
+    """A `nocwatch serve` child process for a test.
+
+    Without a `--listen` argument it listens on a free port, so that it never
+    meets another engine on the default metrics port.
+    """
 
     def __init__(self, *arguments: str, log_path: Path) -> None:
         self.log_path = log_path
         self._log = log_path.open("wb")
+        if "--listen" not in arguments:
+            arguments = (*arguments, "--listen", "127.0.0.1:0")
         self.process = subprocess.Popen(
             nocwatch_command("serve", *arguments),
             stdin=subprocess.DEVNULL,

@@ -45,7 +45,9 @@ async def run_command(*arguments: str) -> tuple[int, str, str]:
 
 async def serve_for(db: Path, targets: Path, seconds: float) -> tuple[int, str]:
     process = await asyncio.create_subprocess_exec(
-        *nocwatch_command("serve", "--db", str(db), "--targets", str(targets)),
+        *nocwatch_command(
+            "serve", "--db", str(db), "--targets", str(targets), "--listen", "127.0.0.1:0"
+        ),
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
     )
