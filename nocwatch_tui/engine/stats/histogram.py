@@ -2,10 +2,11 @@
 
 Bucket i (i >= 1) contains values in [LOW_MS·R^(i-1), LOW_MS·R^i); bucket 0 holds
 everything below LOW_MS. A value is estimated by the geometric middle of its
-bucket, at most √R − 1 (1.49 % for R = 1.03) away from it in relative terms, and
-a type-7 percentile interpolates between two such estimates, so the same bound
-holds for every percentile computed from a histogram. The buckets never change,
-so histograms of any minutes and hours add up bucket by bucket.
+bucket, at most √R − 1 (1.49 % for R = 1.03) away from it in relative terms
+(values in bucket 0 read as LOW_MS / 2, at most 5 µs away). A type-7 percentile
+interpolates between two such estimates, so the same bound holds for every
+percentile computed from a histogram. The buckets never change, so histograms
+of any minutes and hours add up bucket by bucket.
 """
 
 import json
