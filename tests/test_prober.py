@@ -1,5 +1,6 @@
 """The prober against real lab servers on 127.0.0.1."""
 
+import asyncio
 import importlib.abc
 import subprocess
 import sys
@@ -179,3 +180,36 @@ async def test_probe_after_warm_up_looks_up_no_module(lab: Lab, prober: Prober) 
         sys.meta_path.remove(recorder)
     assert sample.error is None
     assert recorder.names == []
+
+
+HEAD_DELAY_S = 0.1
+BODY_DELAY_S = 0.15
+
+
+async def answer_head_then_body(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Send the head HEAD_DELAY_S after the request and the body BODY_DELAY_S after the head."""
+    await reader.readuntil(b"\r\n\r\n")
+    await asyncio.sleep(HEAD_DELAY_S)
+    writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\nConnection: close\r\n\r\n")
+    await writer.drain()
+    await asyncio.sleep(BODY_DELAY_S)
+    writer.write(b"done")
+    await writer.drain()
+    writer.close()
+
+
+async def test_ttfb_ends_at_first_byte_and_transfer_at_last(prober: Prober) -> None:
+    server = await asyncio.start_server(answer_head_then_body, "127.0.0.1", 0)
+    async with server:
+        port = server.sockets[0].getsockname()[1]
+        target = Target(name="two parts", url=f"http://127.0.0.1:{port}/", timeout_s=2)
+        sample = await prober.probe(target, 1)
+    assert sample.error is None
+    assert sample.ttfb_ms is not None
+    assert sample.ttfb_ms >= HEAD_DELAY_S * 1000
+    assert sample.ttfb_ms < (HEAD_DELAY_S + BODY_DELAY_S) * 1000
+    assert sample.transfer_ms is not None
+    # The server's sleep starts before its head reaches the prober, so allow a little less.
+    assert sample.transfer_ms >= BODY_DELAY_S * 1000 * 0.9
+    assert sample.latency_ms is not None
+    assert sample.latency_ms >= (HEAD_DELAY_S + BODY_DELAY_S) * 1000

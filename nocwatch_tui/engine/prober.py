@@ -8,12 +8,20 @@ probe, redirects included, so a probe never outlives `timeout_s`. A redirect
 to another origin (scheme, host or port) gets none of the target's configured
 headers, since their values are secrets meant for the target's own server.
 
-Latency runs from the start of the probe to the last byte of the body read.
-It leaves out the time the process spends building each request before its
-connection opens (the `local` time between resolving and
-`connect_tcp.started`), because that is the prober's own work, not the
-network's, and it grows when the process is busy. The connection is closed
-after latency ends.
+Latency runs from the start of the probe to the arrival of the last byte of the
+body read, and `ttfb` ends at the arrival of the first response byte. Both
+arrival times are taken as the event loop receives the data from the socket
+(see `socket_stream`), not after httpcore has parsed it. Latency leaves out
+the time the process spends building each request before its connection opens
+(the `local` time between resolving and `connect_tcp.started`), because that
+is the prober's own work, not the network's, and it grows when the process is
+busy. The connection is closed after latency ends.
+
+Each request goes to an `httpcore.AsyncHTTPConnection`, the connection class
+under httpx's transport, rather than through httpx's client and connection
+pool: a probe never reuses a connection, so the pool's bookkeeping and
+httpx's request and response wrappers would only add CPU to every probe.
+httpx still parses and joins the URLs and builds the TLS contexts.
 
 `Prober.warm_up` makes one request to a loopback listener of its own before
 any probe, because httpcore imports its async backend (anyio) on the first
@@ -32,12 +40,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import httpcore
 import httpx
 from cryptography import x509
 
 from nocwatch_tui import __version__
 from nocwatch_tui.engine.printable import printable
 from nocwatch_tui.engine.sample import ErrorClass, Sample
+from nocwatch_tui.engine.socket_stream import AsyncioBackend, AsyncioStream
 from nocwatch_tui.engine.targets import Target
 
 log = logging.getLogger("nocwatch.prober")
@@ -78,12 +88,11 @@ class ProbeFailure(Exception):
 
 @dataclass
 class _PhaseClock:
-    """Phase durations of one probe, collected from trace events in nanoseconds."""
+    """Phase durations of one probe in nanoseconds, from trace events and arrival times."""
 
     stage: str = "dns"
     marks: dict[str, int] = field(default_factory=dict)
     totals_ns: dict[str, int] = field(default_factory=dict)
-    headers_at_ns: int | None = None
     body_end_ns: int | None = None
     prepare_start_ns: int | None = None
     cert_days_left: float | None = None
@@ -117,9 +126,16 @@ class _PhaseClock:
             self.marks["request_sent"] = now
             self.stage = "response headers"
         elif event == "http11.receive_response_headers.complete":
-            self.add("ttfb", self.marks.get("request_sent", now), now)
-            self.headers_at_ns = now
             self.stage = "body"
+
+    def received(self, stream: AsyncioStream) -> None:
+        """Add the `ttfb` and `transfer` phases of one exchange from the stream's arrival times."""
+        first_ns, last_ns = stream.first_data_ns, stream.last_read_arrived_ns
+        if first_ns is None or last_ns is None:
+            return
+        self.add("ttfb", min(self.marks.get("request_sent", first_ns), first_ns), first_ns)
+        self.add("transfer", first_ns, last_ns)
+        self.body_end_ns = last_ns
 
 
 def _short(text: str) -> str:
@@ -128,10 +144,9 @@ def _short(text: str) -> str:
     return line if len(line) <= MAX_DETAIL_CHARS else line[: MAX_DETAIL_CHARS - 1] + "…"
 
 
-def _cert_days_left(response: httpx.Response) -> float | None:
+def _cert_days_left(stream: httpcore.AsyncNetworkStream) -> float | None:
     """Return the days until the server's leaf certificate expires, if the probe used TLS."""
-    stream = response.extensions.get("network_stream")
-    ssl_object = None if stream is None else stream.get_extra_info("ssl_object")
+    ssl_object = stream.get_extra_info("ssl_object")
     if not isinstance(ssl_object, ssl.SSLObject):
         return None
     der = ssl_object.getpeercert(binary_form=True)
@@ -164,7 +179,7 @@ def _find_cause(error: BaseException, kind: type[BaseException]) -> BaseExceptio
     return None
 
 
-def _classify_connect_error(error: httpx.ConnectError) -> ProbeFailure:
+def _classify_connect_error(error: httpcore.ConnectError) -> ProbeFailure:
     verify_error = _find_cause(error, ssl.SSLCertVerificationError)
     if isinstance(verify_error, ssl.SSLCertVerificationError):
         check = _TLS_CHECKS.get(verify_error.verify_code, _TLS_CHAIN_CHECK)
@@ -179,15 +194,15 @@ def _classify_connect_error(error: httpx.ConnectError) -> ProbeFailure:
     return ProbeFailure(ErrorClass.REFUSED, _short(f"connect failed: {error}"))
 
 
-def _reset_reason(error: httpx.TransportError) -> str:
-    """Name the operating system's reason for a reset when httpx gives no message."""
+def _reset_reason(error: httpcore.NetworkError) -> str:
+    """Name the operating system's reason for a reset when httpcore gives no message."""
     os_error = _find_cause(error, OSError)
     if isinstance(os_error, OSError) and os_error.strerror:
         return os_error.strerror
     return "the server reset the connection"
 
 
-def _classify_protocol_error(error: httpx.RemoteProtocolError) -> ProbeFailure:
+def _classify_protocol_error(error: httpcore.RemoteProtocolError) -> ProbeFailure:
     message = str(error)
     closed_markers = ("disconnected", "peer closed", "incomplete", "connection closed")
     if any(marker in message.lower() for marker in closed_markers):
@@ -246,27 +261,19 @@ class Prober:
 
     def __init__(self, resolver_threads: int = 32, *, extra_ca_pem: bytes | None = None) -> None:
         self._resolver = ThreadPoolExecutor(resolver_threads, thread_name_prefix="nocwatch-dns")
-        # Both transports are made up front: loading the CA bundle takes tens of
+        self._network = AsyncioBackend()
+        # Both contexts are made up front: loading the CA bundle takes tens of
         # milliseconds, which must not land inside the first probe's latency.
-        self._transports = {
-            verify: self._make_transport(verify, extra_ca_pem) for verify in (True, False)
+        self._ssl_contexts = {
+            verify: self._make_ssl_context(verify, extra_ca_pem) for verify in (True, False)
         }
 
     @staticmethod
-    def _make_transport(verify_tls: bool, extra_ca_pem: bytes | None) -> httpx.AsyncHTTPTransport:
-        # Requests go to the transport, not through an AsyncClient: the prober
-        # needs none of a client's cookies, auth or redirect handling, and
-        # skipping them takes CPU out of every probe. No connection is kept
-        # alive, so every probe measures connect and TLS; asyncio.timeout
-        # bounds the whole probe, so the transport has no timeouts of its own.
+    def _make_ssl_context(verify_tls: bool, extra_ca_pem: bytes | None) -> ssl.SSLContext:
         context = httpx.create_ssl_context(verify=verify_tls, trust_env=False)
         if verify_tls and extra_ca_pem is not None:
             context.load_verify_locations(cadata=extra_ca_pem.decode("ascii"))
-        return httpx.AsyncHTTPTransport(
-            verify=context,
-            trust_env=False,
-            limits=httpx.Limits(max_connections=None, max_keepalive_connections=0),
-        )
+        return context
 
     async def warm_up(self) -> None:
         """Make a few requests to a loopback listener of its own and start a resolver thread.
@@ -293,10 +300,7 @@ class Prober:
             await server.wait_closed()
 
     async def aclose(self) -> None:
-        """Close the HTTP transports and the resolver threads."""
-        for transport in self._transports.values():
-            await transport.aclose()
-        self._transports.clear()
+        """Stop the resolver threads. Each probe has closed its own connection."""
         self._resolver.shutdown(wait=False, cancel_futures=True)
 
     async def probe(self, target: Target, target_id: int) -> Sample:
@@ -320,8 +324,6 @@ class Prober:
 
         if sample.responded:
             sample.latency_ms = (end_ns - start_ns - clock.totals_ns.get("local", 0)) / 1e6
-            if clock.headers_at_ns is not None:
-                clock.add("transfer", clock.headers_at_ns, end_ns)
         sample.dns_ms = clock.ms("dns")
         sample.connect_ms = clock.ms("connect")
         sample.tls_ms = clock.ms("tls")
@@ -413,52 +415,68 @@ class Prober:
         clock.prepare_start_ns = time.perf_counter_ns()
 
         configured = target.headers if same_origin else {}
-        headers = {**_DEFAULT_HEADERS, **configured, "Host": url.netloc.decode()}
+        headers = {**_DEFAULT_HEADERS, **configured, "Host": url.netloc.decode("ascii")}
         extensions: dict[str, Any] = {"trace": clock.trace}
         if url.scheme == "https" and not _is_ip_literal(url.host):
             extensions["sni_hostname"] = url.host
-        request = httpx.Request(
-            method, url.copy_with(host=address), headers=headers, extensions=extensions
+        # The connection goes to the resolved address; the name travels in
+        # the Host header and in SNI.
+        origin = httpcore.Origin(url.raw_scheme, address.encode("ascii"), port)
+        request = httpcore.Request(
+            method,
+            httpcore.URL(scheme=origin.scheme, host=origin.host, port=port, target=url.raw_path),
+            headers=[(name.encode("ascii"), value.encode()) for name, value in headers.items()],
+            extensions=extensions,
         )
-
+        connection = httpcore.AsyncHTTPConnection(
+            origin,
+            ssl_context=self._ssl_contexts[target.verify_tls],
+            network_backend=self._network,
+        )
         try:
-            response = await self._transports[target.verify_tls].handle_async_request(request)
+            response = await connection.handle_async_request(request)
+            stream = response.extensions["network_stream"]
             if clock.cert_days_left is None:
-                clock.cert_days_left = _cert_days_left(response)
+                clock.cert_days_left = _cert_days_left(stream)
             try:
                 body = bytearray()
                 if method != "HEAD":
-                    async for chunk in response.aiter_raw():
+                    async for chunk in response.aiter_stream():
                         body += chunk
                         if len(body) >= MAX_BODY_BYTES:
                             break
-                clock.body_end_ns = time.perf_counter_ns()
+                if isinstance(stream, AsyncioStream):
+                    clock.received(stream)
             finally:
                 await response.aclose()
-        except httpx.ConnectError as error:
+        except httpcore.ConnectError as error:
             raise _classify_connect_error(error) from None
-        except httpx.RemoteProtocolError as error:
+        except httpcore.RemoteProtocolError as error:
             raise _classify_protocol_error(error) from None
-        except (httpx.ReadError, httpx.WriteError) as error:
+        except (httpcore.ReadError, httpcore.WriteError) as error:
             reason = str(error) or _reset_reason(error)
             raise ProbeFailure(ErrorClass.CLOSED, _short(f"connection reset: {reason}")) from None
-        except httpx.LocalProtocolError:
+        except httpcore.LocalProtocolError:
             # The message can quote a header value, which is a secret.
             raise ProbeFailure(
                 ErrorClass.PROTOCOL, "the request was rejected before sending: check its headers"
             ) from None
-        except httpx.DecodingError as error:
-            raise ProbeFailure(ErrorClass.PROTOCOL, _short(str(error))) from None
-        except httpx.TimeoutException:
+        except httpcore.TimeoutException:
             raise TimeoutError from None
-        except httpx.HTTPError as error:
+        except (httpcore.UnsupportedProtocol, httpcore.ProxyError, httpcore.PoolTimeout) as error:
             # Any other transport failure is a malformed or unusable exchange.
             raise ProbeFailure(
                 ErrorClass.PROTOCOL, _short(f"{type(error).__name__}: {error}")
             ) from None
+        finally:
+            await connection.aclose()
+        reply_headers = {
+            name.decode("latin-1").lower(): value.decode("latin-1")
+            for name, value in response.headers
+        }
         return _Reply(
-            status_code=response.status_code,
-            location=response.headers.get("location"),
-            retry_after=response.headers.get("retry-after"),
+            status_code=response.status,
+            location=reply_headers.get("location"),
+            retry_after=reply_headers.get("retry-after"),
             body=bytes(body[:MAX_BODY_BYTES]),
         )
