@@ -297,7 +297,7 @@ async def serve(
 def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     """Return uvloop's loop factory where uvloop is installed and not turned off, else None.
 
-    uvloop (the optional `fast` extra) spends less CPU per probe, which leaves
+    uvloop (a dependency except on Windows) spends less CPU per probe, which leaves
     the loop idle more often when a response arrives; docs/benchmarks.md has
     the figures.
     """
