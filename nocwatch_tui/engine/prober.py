@@ -30,6 +30,7 @@ first probe of a process reads tens of milliseconds high.
 """
 
 import asyncio
+import functools
 import ipaddress
 import logging
 import socket
@@ -65,6 +66,8 @@ _DEFAULT_HEADERS = {
 }
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _SECONDS_PER_DAY = 86_400
+# Parsed target URLs kept; above it the least recently probed are parsed again.
+_PARSED_URLS = 8192
 
 # OpenSSL verification codes (X509_V_ERR_*), grouped by the check that failed.
 _TLS_CHECKS = {
@@ -157,6 +160,12 @@ def _cert_days_left(stream: httpcore.AsyncNetworkStream) -> float | None:
     except ValueError:
         return None
     return (not_after - datetime.now(UTC)).total_seconds() / _SECONDS_PER_DAY
+
+
+@functools.lru_cache(maxsize=_PARSED_URLS)
+def _parse_url(text: str) -> httpx.URL:
+    """Parse a target's URL once rather than on every probe (httpx.URL is immutable)."""
+    return httpx.URL(text)
 
 
 def _is_ip_literal(host: str) -> bool:
@@ -357,7 +366,7 @@ class Prober:
 
     async def _request_chain(self, target: Target, clock: _PhaseClock) -> int:
         """Send the request and follow redirects; return the final status code."""
-        url = httpx.URL(target.url)
+        url = _parse_url(target.url)
         target_origin = _origin(url)
         method = target.method
         for _hop in range(MAX_REDIRECTS + 1):
