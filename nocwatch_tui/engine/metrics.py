@@ -13,7 +13,7 @@ import logging
 import sqlite3
 from collections import Counter
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from prometheus_client import CollectorRegistry, Gauge, Histogram
 from prometheus_client import Counter as CounterMetric
@@ -56,7 +56,8 @@ class EngineMetrics:
         self.window_s = window_s
         self.registry = CollectorRegistry(auto_describe=True)
         self._names: dict[int, str] = {}
-        self._series: dict[str, set[_Series]] = {}
+        # Each target's labelled series, with the child metric that updates it.
+        self._series: dict[str, dict[_Series, MetricWrapperBase]] = {}
         registry = self.registry
 
         self.latency = Histogram(
@@ -253,21 +254,24 @@ class EngineMetrics:
             await asyncio.sleep(every_s)
 
     def _child(self, metric: _Metric, name: str, *extra: str) -> _Metric:
-        values = (name, self.site, *extra)
-        self._series.setdefault(name, set()).add((metric, values))
-        return metric.labels(*values)
+        series = self._series.setdefault(name, {})
+        key = (metric, (name, self.site, *extra))
+        cached = series.get(key)
+        if cached is not None:
+            return cast(_Metric, cached)
+        child = series[key] = metric.labels(*key[1])
+        return child
 
     def _set(self, gauge: Gauge, name: str, value: float | None, *extra: str) -> None:
         if value is not None:
             self._child(gauge, name, *extra).set(value)
             return
         values = (name, self.site, *extra)
-        if (gauge, values) in self._series.get(name, set()):
+        if self._series.get(name, {}).pop((gauge, values), None) is not None:
             gauge.remove(*values)
-            self._series[name].discard((gauge, values))
 
     def _forget(self, name: str) -> None:
-        for metric, values in self._series.pop(name, set()):
+        for metric, values in self._series.pop(name, {}):
             try:
                 metric.remove(*values)
             except KeyError:
