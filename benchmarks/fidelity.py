@@ -359,7 +359,10 @@ def start_serve(db: Path, targets: Path, workdir: Path, tag: str) -> subprocess.
     """Start `nocwatch serve` on a fresh database."""
     log = (workdir / f"serve-{tag}.log").open("wb")
     return subprocess.Popen(
-        [sys.executable, "-m", "nocwatch_tui", "serve", "--db", str(db), "--targets", str(targets)],
+        [
+            *(sys.executable, "-m", "nocwatch_tui", "serve"),
+            *("--db", str(db), "--targets", str(targets), "--listen", "127.0.0.1:0"),
+        ],
         stdout=log,
         stderr=log,
         env={**os.environ, "XDG_CONFIG_HOME": str(workdir)},
