@@ -2,22 +2,33 @@
 
 Wider terminals also get a p95 column and a tags column.
 
-Every cell update makes a DataTable repaint all of its visible cells, so new
-samples only mark rows as changed. The changed rows that are on screen are
-rewritten together, at most once every FLUSH_EVERY_S. The others are rewritten
-when they scroll into view, so with thousands of targets the console only
-works on the rows a person can see.
+New samples only mark rows as changed. The changed rows that are on screen
+are rewritten together, at most once every FLUSH_EVERY_S. The others are
+rewritten when they scroll into view, so with thousands of targets the console
+only works on the rows a person can see.
+
+A DataTable keys its caches of rendered cells on a count of every update to
+the whole table, so any cell update would render every visible cell again,
+and so would the cursor scrolling the table by one row. The grid keeps its own
+cache of rendered cells, keyed on a version per row, so only the rows that
+were rewritten are rendered again.
 """
 
 import time
 from dataclasses import dataclass
 from typing import ClassVar
 
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding, BindingType
+from textual.cache import LRUCache
 from textual.coordinate import Coordinate
+from textual.geometry import Region
+from textual.strip import Strip
+from textual.widget import PseudoClasses
 from textual.widgets import DataTable
+from textual.widgets.data_table import RowDoesNotExist, RowKey
 
 from nocwatch_tui.console.model import TargetView
 from nocwatch_tui.console.sparkline import FAILURE_MARK, latency_deltas, sparkline
@@ -36,6 +47,11 @@ DETAIL_MIN_CHARS = 12
 MAX_CERT_DAYS_SHOWN = 999  # longer validity shows as "999+" in the four-character Cert column
 MUTED_MARK = "⊘"  # before the mute time left, in the name cell
 FLUSH_EVERY_S = 1.0
+RENDERED_CELLS_KEPT = 4000
+"""Rendered cells the grid keeps: every visible cell a few times over (cursor, focus)."""
+RENDERED_ROWS_KEPT = 400
+RowLines = tuple[list[list[Segment]], list[list[Segment]]]
+"""A rendered line of a row: the segments of its fixed cells and of its scrollable cells."""
 
 
 @dataclass(frozen=True)
@@ -157,6 +173,13 @@ class TargetGrid(DataTable[Text]):
         self._flush_pending = False
         self._last_flush = 0.0
         self._sort_key = SortKey.NAME
+        self._rendered_cells: LRUCache[tuple[object, ...], list[list[Segment]]] = LRUCache(
+            RENDERED_CELLS_KEPT
+        )
+        self._rendered_rows: LRUCache[tuple[object, ...], RowLines] = LRUCache(RENDERED_ROWS_KEPT)
+        self._row_versions: dict[int, int] = {}
+        """How many times each row index was rewritten since the last build."""
+        self._pseudo_classes: PseudoClasses | None = None
 
     def on_mount(self) -> None:
         self.watch(self, "scroll_y", self._scrolled, init=False)
@@ -169,6 +192,7 @@ class TargetGrid(DataTable[Text]):
         columns = _columns(total_width)
         sorted_column, mark = _sorted_column(sort_key, {column.key for column in columns})
         cursor_key = self._cursor_key()
+        self._forget_rendered_cells()
         self.clear(columns=True)
         self._views = {str(view.stored.id): view for view in views}
         self._changed.clear()
@@ -243,8 +267,114 @@ class TargetGrid(DataTable[Text]):
             key = row_key.value
             if key is not None and key in self._changed:
                 self._changed.discard(key)
-                for column_key, cell in self._cells(self._views[key]).items():
-                    self.update_cell(key, column_key, cell)
+                self._rewrite_row(index, key)
+
+    def _rewrite_row(self, index: int, key: str) -> None:
+        """Update the cells of a row whose text or style changed; leave the row alone if none did.
+
+        Window statistics arrive for every target every few seconds, mostly unchanged,
+        and every update makes the DataTable work on the whole table.
+        """
+        changed = {
+            column_key: cell
+            for column_key, cell in self._cells(self._views[key]).items()
+            if not same_cell(self.get_cell(key, column_key), cell)
+        }
+        if not changed:
+            return
+        self._row_versions[index] = self._row_versions.get(index, 0) + 1
+        for column_key, cell in changed.items():
+            self.update_cell(key, column_key, cell)
+
+    # Rendering: the DataTable renders a cell only when this cache lacks it.
+
+    def _forget_rendered_cells(self) -> None:
+        self._rendered_cells.clear()
+        self._rendered_rows.clear()
+        self._row_versions.clear()
+
+    def notify_style_update(self) -> None:
+        self._forget_rendered_cells()
+        super().notify_style_update()
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # Focus, hover and disabled change the cursor's colours; read once per render.
+        self._pseudo_classes = self.get_pseudo_class_state()
+        return super().render_lines(crop)
+
+    def _render_line_in_row(
+        self,
+        row_key: RowKey,
+        line_no: int,
+        base_style: Style,
+        cursor_location: Coordinate,
+        hover_location: Coordinate,
+    ) -> RowLines:
+        # NOTE: overrides DataTable's private line renderer (Textual 8.2, pinned below
+        # 8.3), whose cache is emptied by every update and every cursor move. The key
+        # holds whether the cursor is on this row, not where it is, so a key press
+        # renders the two rows the cursor leaves and enters, and the rows it scrolls
+        # into view. The hovered row is rendered by the DataTable every time.
+        try:
+            row_index = self.get_row_index(row_key)
+        except RowDoesNotExist:
+            row_index = -1  # the header
+        if self.cursor_type != "row" or hover_location.row == row_index:
+            return super()._render_line_in_row(
+                row_key, line_no, base_style, cursor_location, hover_location
+            )
+        key = (
+            row_index,
+            self._row_versions.get(row_index, 0),
+            line_no,
+            base_style,
+            cursor_location.row == row_index,
+            self.show_cursor,
+            self.zebra_stripes,
+            self.cell_padding,
+            self.size.width,
+            self._pseudo_classes,
+        )
+        lines = self._rendered_rows.get(key)
+        if lines is None:
+            lines = super()._render_line_in_row(
+                row_key, line_no, base_style, cursor_location, hover_location
+            )
+            self._rendered_rows[key] = lines
+        return lines
+
+    def _render_cell(
+        self,
+        row_index: int,
+        column_index: int,
+        base_style: Style,
+        width: int,
+        cursor: bool = False,
+        hover: bool = False,
+    ) -> list[list[Segment]]:
+        # NOTE: overrides DataTable's private cell renderer (Textual 8.2, pinned below 8.3),
+        # whose own cache is emptied by every update anywhere in the table. Everything
+        # the rendering depends on is in the key; the hovered row, which also depends on
+        # whether the mouse was used last, is rendered by the DataTable every time.
+        if hover:
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        key = (
+            row_index,
+            self._row_versions.get(row_index, 0),
+            column_index,
+            base_style,
+            width,
+            cursor,
+            self.cursor_type,
+            self.show_cursor,
+            self.cell_padding,
+            self._pseudo_classes,
+        )
+        lines = self._rendered_cells.get(key)
+        if lines is None:
+            lines = super()._render_cell(row_index, column_index, base_style, width, cursor)
+            self._rendered_cells[key] = lines
+        return lines
 
     def _cells(self, view: TargetView) -> dict[str, Text]:
         variables = self.app.theme_variables
@@ -328,6 +458,17 @@ class TargetGrid(DataTable[Text]):
         if settings is None:
             return ThresholdSettings().cert_warning_days
         return float(settings.thresholds.cert_warning_days)
+
+
+def same_cell(shown: Text, new: Text) -> bool:
+    """Tell whether two cells draw the same: Text equality compares only text and spans."""
+    return (
+        shown == new
+        and shown.style == new.style
+        and shown.justify == new.justify
+        and shown.no_wrap == new.no_wrap
+        and shown.overflow == new.overflow
+    )
 
 
 def mark_suspect(spark: Text, suspects: list[bool], style: Style) -> None:
