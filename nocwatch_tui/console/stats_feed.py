@@ -2,10 +2,13 @@
 
 Short windows are recomputed often from raw samples; long windows are summed
 from rollups inside SQLite and change slowly, so they are recomputed less often.
-The console never keeps a long window's samples in memory.
+With thousands of targets a refresh takes a noticeable share of a core, so the
+pause after a refresh is also at least REST_PER_BUSY times the refresh's own
+duration. The console never keeps a long window's samples in memory.
 """
 
 import asyncio
+import time
 from collections.abc import Callable, Iterable
 
 from textual.message_pump import MessagePump
@@ -17,6 +20,8 @@ from nocwatch_tui.engine.store import Store
 
 REFRESH_S = ((15 * 60, 2.0), (60 * 60, 5.0), (24 * 60 * 60, 15.0))
 LONG_REFRESH_S = 60.0
+REST_PER_BUSY = 9.0
+"""Seconds of pause per second of refresh, so the feed works about a tenth of the time at most."""
 
 
 def refresh_s(window_s: int) -> float:
@@ -60,6 +65,8 @@ async def run_window_stats(
         if current != revision:
             revision = current
             target_ids = [stored.id for stored in await store.list_targets()]
+        started = time.monotonic()
         stats = await read_window_stats(store, target_ids, window_s, clock(), raw_days)
         receiver.post_message(WindowStatsRead(window_s, stats))
-        await asyncio.sleep(refresh_s(window_s))
+        busy_s = time.monotonic() - started
+        await asyncio.sleep(max(refresh_s(window_s), REST_PER_BUSY * busy_s))
