@@ -10,8 +10,8 @@ only works on the rows a person can see.
 A DataTable keys its caches of rendered cells on a count of every update to
 the whole table, so any cell update would render every visible cell again,
 and so would the cursor scrolling the table by one row. The grid keeps its own
-cache of rendered cells, keyed on a version per row, so only the rows that
-were rewritten are rendered again.
+cache of rendered cells and lines, keyed on a version per row, so only the rows
+that were rewritten or that the cursor enters or leaves are rendered again.
 """
 
 import time
@@ -28,7 +28,6 @@ from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import PseudoClasses
 from textual.widgets import DataTable
-from textual.widgets.data_table import RowDoesNotExist, RowKey
 
 from nocwatch_tui.console.model import TargetView
 from nocwatch_tui.console.sparkline import FAILURE_MARK, latency_deltas, sparkline
@@ -49,9 +48,7 @@ MUTED_MARK = "⊘"  # before the mute time left, in the name cell
 FLUSH_EVERY_S = 1.0
 RENDERED_CELLS_KEPT = 4000
 """Rendered cells the grid keeps: every visible cell a few times over (cursor, focus)."""
-RENDERED_ROWS_KEPT = 400
-RowLines = tuple[list[list[Segment]], list[list[Segment]]]
-"""A rendered line of a row: the segments of its fixed cells and of its scrollable cells."""
+RENDERED_LINES_KEPT = 400
 
 
 @dataclass(frozen=True)
@@ -176,7 +173,7 @@ class TargetGrid(DataTable[Text]):
         self._rendered_cells: LRUCache[tuple[object, ...], list[list[Segment]]] = LRUCache(
             RENDERED_CELLS_KEPT
         )
-        self._rendered_rows: LRUCache[tuple[object, ...], RowLines] = LRUCache(RENDERED_ROWS_KEPT)
+        self._rendered_lines: LRUCache[tuple[object, ...], Strip] = LRUCache(RENDERED_LINES_KEPT)
         self._row_versions: dict[int, int] = {}
         """How many times each row index was rewritten since the last build."""
         self._pseudo_classes: PseudoClasses | None = None
@@ -286,11 +283,11 @@ class TargetGrid(DataTable[Text]):
         for column_key, cell in changed.items():
             self.update_cell(key, column_key, cell)
 
-    # Rendering: the DataTable renders a cell only when this cache lacks it.
+    # Rendering: the DataTable renders a cell or a line only when these caches lack it.
 
     def _forget_rendered_cells(self) -> None:
         self._rendered_cells.clear()
-        self._rendered_rows.clear()
+        self._rendered_lines.clear()
         self._row_versions.clear()
 
     def notify_style_update(self) -> None:
@@ -302,46 +299,38 @@ class TargetGrid(DataTable[Text]):
         self._pseudo_classes = self.get_pseudo_class_state()
         return super().render_lines(crop)
 
-    def _render_line_in_row(
-        self,
-        row_key: RowKey,
-        line_no: int,
-        base_style: Style,
-        cursor_location: Coordinate,
-        hover_location: Coordinate,
-    ) -> RowLines:
+    def _render_line(self, y: int, x1: int, x2: int, base_style: Style) -> Strip:
         # NOTE: overrides DataTable's private line renderer (Textual 8.2, pinned below
         # 8.3), whose cache is emptied by every update and every cursor move. The key
-        # holds whether the cursor is on this row, not where it is, so a key press
-        # renders the two rows the cursor leaves and enters, and the rows it scrolls
-        # into view. The hovered row is rendered by the DataTable every time.
-        try:
-            row_index = self.get_row_index(row_key)
-        except RowDoesNotExist:
-            row_index = -1  # the header
-        if self.cursor_type != "row" or hover_location.row == row_index:
-            return super()._render_line_in_row(
-                row_key, line_no, base_style, cursor_location, hover_location
-            )
+        # contains whether the cursor is on the line's row, not where it is, so a key press
+        # renders the two rows the cursor leaves and enters and the row it scrolls into
+        # view. Every grid row is one line high, so line y below the header is row
+        # y - header_height. The hovered row is rendered by the DataTable every time.
+        header_lines = self.header_height if self.show_header else 0
+        row_index = -1 if y < header_lines else y - header_lines
+        hovered = self.hover_coordinate.row == row_index
+        if self.cursor_type != "row" or hovered or row_index >= self.row_count:
+            return super()._render_line(y, x1, x2, base_style)
+
         key = (
             row_index,
             self._row_versions.get(row_index, 0),
-            line_no,
+            self.cursor_coordinate.row == row_index,
+            x1,
+            x2,
+            self.size.width,
             base_style,
-            cursor_location.row == row_index,
             self.show_cursor,
             self.zebra_stripes,
             self.cell_padding,
-            self.size.width,
+            header_lines,
             self._pseudo_classes,
         )
-        lines = self._rendered_rows.get(key)
-        if lines is None:
-            lines = super()._render_line_in_row(
-                row_key, line_no, base_style, cursor_location, hover_location
-            )
-            self._rendered_rows[key] = lines
-        return lines
+        line = self._rendered_lines.get(key)
+        if line is None:
+            line = super()._render_line(y, x1, x2, base_style)
+            self._rendered_lines[key] = line
+        return line
 
     def _render_cell(
         self,
@@ -354,8 +343,8 @@ class TargetGrid(DataTable[Text]):
     ) -> list[list[Segment]]:
         # NOTE: overrides DataTable's private cell renderer (Textual 8.2, pinned below 8.3),
         # whose own cache is emptied by every update anywhere in the table. Everything
-        # the rendering depends on is in the key; the hovered row, which also depends on
-        # whether the mouse was used last, is rendered by the DataTable every time.
+        # the rendering depends on is in the key. The hovered row also depends on whether
+        # the mouse was used last, so the DataTable renders it every time.
         if hover:
             return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
         key = (
