@@ -2,8 +2,9 @@
 
 Run from the repository root with the project's virtualenv:
 
-    python -m benchmarks.fidelity            # the whole run, about 7 minutes
-    python -m benchmarks.fidelity --quick    # a short smoke run
+    python -m benchmarks.fidelity               # the whole run, about 7 minutes
+    python -m benchmarks.fidelity --quick       # a short smoke run
+    python -m benchmarks.fidelity --only scale  # the scale run alone, about 2.5 minutes
 
 Every server is a lab server on 127.0.0.1 that answers after a constant delay
 (50 ms by default). One run measures, on that one target:
@@ -17,7 +18,11 @@ Every server is a lab server on 127.0.0.1 that answers after a constant delay
 - the scale run: 2,000 targets every 10 s with the console attached.
 
 It prints one table per part, the goals with a verdict each, and writes every
-figure as JSON (`--out`).
+figure as JSON (`--out`). A run's notes follow the table; a run with a console
+whose key timings are missing says why there (the console's error, or the last
+line of its log). `--console-profile FILE` runs the scale run's console under
+cProfile and writes its statistics to FILE (its key timings are then slower
+than unprofiled ones).
 """
 
 import argparse
@@ -51,6 +56,7 @@ from nocwatch_tui.engine.stats import mean_jitter, percentile
 BLACKBOX_BINARIES = ("prometheus-blackbox-exporter", "blackbox_exporter")
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 WARMUP_S = 4.0
+CONSOLE_EXIT_S = 120.0  # after the measured seconds, for the console to write its figures and quit
 REFERENCE_RATE = 100
 
 
@@ -378,6 +384,7 @@ def run_engine(
     console: bool,
     workdir: Path,
     alongside: Blackbox | None = None,
+    console_profile: Path | None = None,
 ) -> tuple[Figures, list[Figures]]:
     """Run `nocwatch serve` (and the console) and measure its samples over `seconds`.
 
@@ -394,6 +401,8 @@ def run_engine(
     serve = start_serve(db, targets_file, workdir, tag)
     viewer: subprocess.Popen[Any] | None = None
     console_out = workdir / f"console-{tag}.json"
+    console_log = workdir / f"console-{tag}.log"
+    console_problem: str | None = None
     try:
         _wait_for_samples(db, serve, timeout_s=60)
         if console:
@@ -405,8 +414,9 @@ def run_engine(
                     str(db),
                     str(WARMUP_S + seconds),
                     str(console_out),
+                    *([str(console_profile)] if console_profile else []),
                 ],
-                stderr=(workdir / f"console-{tag}.log").open("wb"),
+                stderr=console_log.open("wb"),
             )
         time.sleep(WARMUP_S)
 
@@ -429,7 +439,13 @@ def run_engine(
         cpu_s = cpu_seconds(serve.pid) - cpu_start
         rss = peak_rss_mb(serve.pid)
         if viewer is not None:
-            viewer.wait(timeout=120)
+            try:
+                viewer.wait(timeout=CONSOLE_EXIT_S)
+            except subprocess.TimeoutExpired:
+                console_problem = f"the console did not exit within {CONSOLE_EXIT_S:g} s"
+            else:
+                if viewer.returncode:
+                    console_problem = f"the console exited with status {viewer.returncode}"
     finally:
         if viewer is not None and viewer.poll() is None:
             viewer.kill()
@@ -460,19 +476,48 @@ def run_engine(
     figures.peak_rss_mb = rss
     figures.writes_per_s = (end_row - start_row) / ((end_ms - start_ms) / 1000)
 
-    if console and console_out.exists():
-        seen = json.loads(console_out.read_text())
-        presses = seen["press_ms"]
-        figures.keypress_p50_ms = percentile(presses, 50)
-        figures.keypress_p99_ms = percentile(presses, 99)
-        figures.console_rss_mb = seen["rss_peak_mb"]
-        figures.console_cpu_ms_per_probe = seen["cpu_s"] / max(1, end_row - start_row) * 1000
-        figures.notes.append(
-            f"console CPU over its whole life: {seen['cpu_s']:.1f} s, {seen['rows']} grid rows"
-        )
-    elif console:
-        figures.notes.append("the console wrote no figures; see its log")
+    if console:
+        add_console_figures(figures, console_out, console_log, end_row - start_row)
+        if console_problem:
+            figures.notes.append(console_problem)
     return figures, beside
+
+
+def _last_line(log: Path) -> str:
+    with contextlib.suppress(OSError):
+        lines = [line for line in log.read_text(errors="replace").splitlines() if line.strip()]
+        if lines:
+            return lines[-1].strip()
+    return "(empty)"
+
+
+def add_console_figures(figures: Figures, out: Path, log: Path, samples: int) -> None:
+    """Add the console probe's key timings, CPU and RSS, or a note that says why there are none."""
+    if not out.exists():
+        figures.notes.append(
+            f"the console wrote no figures; the last line of its log: {_last_line(log)}"
+        )
+        return
+    seen = json.loads(out.read_text())
+    presses = seen["press_ms"]
+    figures.keypress_p50_ms = percentile(presses, 50)
+    figures.keypress_p99_ms = percentile(presses, 99)
+    figures.console_rss_mb = seen["rss_peak_mb"]
+    figures.console_cpu_ms_per_probe = seen["cpu_s"] / max(1, samples) * 1000
+    figures.notes.append(
+        f"console: {len(presses)} key presses timed, {seen['presses_missed']} not drawn within"
+        f" {seen['repaint_timeout_s']:g} s; {seen['rows']} grid rows,"
+        f" shown {_ms(seen['startup_s'])} s after the console started"
+    )
+    figures.notes.append(f"console CPU over its whole life: {seen['cpu_s']:.1f} s")
+    if seen["press_cpu_s"] is not None and seen["press_s"]:
+        share = seen["press_cpu_s"] / seen["press_s"] * 100
+        figures.notes.append(
+            f"console CPU while pressing keys: {seen['press_cpu_s']:.1f} s in"
+            f" {seen['press_s']:.0f} s ({share:.0f} % of a core)"
+        )
+    if seen["error"]:
+        figures.notes.append(f"console: {seen['error']}; its log ends: {_last_line(log)}")
 
 
 def run_first_probe(url: str, starts: int, workdir: Path) -> dict[str, Any]:
@@ -579,7 +624,7 @@ def goals_table(
     def both(limit: float, reference: float | None) -> float:
         return limit if reference is None else min(limit, max(reference, 0.0))
 
-    goals: list[tuple[str, float | None, float | None, str]] = [
+    goals: list[Goal] = [
         (
             "median bias vs curl, absolute, 100/s + console (ms)",
             None if bias is None else abs(bias),
@@ -605,6 +650,17 @@ def goals_table(
             f"≤ blackbox ({_ms(None if blackbox is None else blackbox.cpu_ms_per_probe, 2)})",
         ),
         ("first probe − later median, worst start (ms)", first["delta_max_ms"], 2.0, "≤ 2"),
+        *scale_goals(scale),
+    ]
+    return render_goals(goals)
+
+
+Goal = tuple[str, float | None, float | None, str]
+
+
+def scale_goals(scale: Figures | None) -> list[Goal]:
+    """Return the goals of the scale run: label, value, limit and the limit's text."""
+    return [
         (
             "schedule slip p99 at scale (ms)",
             None if scale is None else scale.slip_p99_ms,
@@ -624,6 +680,10 @@ def goals_table(
             "≤ 250",
         ),
     ]
+
+
+def render_goals(goals: Sequence[Goal]) -> str:
+    """Render goals as a Markdown table with a verdict each."""
     lines = ["| goal | NOC Watch | limit | verdict |", "| --- | --- | --- | --- |"]
     for label, value, limit, text in goals:
         lines.append(f"| {label} | {_ms(value, 2)} | {text} | {_verdict(value, limit)} |")
@@ -669,11 +729,60 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--first-starts", type=int, default=3, help="fresh engine starts (3)")
     parser.add_argument("--quick", action="store_true", help="short runs, for trying it out")
     parser.add_argument("--out", type=Path, help="write every figure as JSON here")
+    parser.add_argument(
+        "--only", choices=["scale"], help="run one part alone (scale: the scale run)"
+    )
+    parser.add_argument(
+        "--console-profile", type=Path, help="profile the scale run's console into this file"
+    )
     arguments = parser.parse_args(argv)
     if arguments.quick:
         arguments.seconds, arguments.scale_seconds, arguments.scale_targets = 6, 20, 200
         arguments.curl_probes, arguments.first_starts = 10, 1
     return arguments
+
+
+def run_scale(url: str, arguments: argparse.Namespace, workdir: Path) -> Figures:
+    """Run the scale run: many targets every 10 s, with the console attached."""
+    scale, _none = run_engine(
+        url,
+        targets=arguments.scale_targets,
+        interval_s=10.0,
+        seconds=arguments.scale_seconds,
+        console=True,
+        workdir=workdir,
+        console_profile=arguments.console_profile,
+    )
+    scale.name = f"scale: {arguments.scale_targets} targets / 10 s + console"
+    return scale
+
+
+def notes_text(runs: Sequence[Figures]) -> str:
+    """List every run's notes, one line each."""
+    return "\n".join(f"- {run.name}: {note}" for run in runs for note in run.notes)
+
+
+def main_scale_only(arguments: argparse.Namespace, info: dict[str, str], started: float) -> None:
+    """Run the scale run alone and print its figures, notes and goals."""
+    with (
+        tempfile.TemporaryDirectory(prefix="nocwatch-bench-") as folder,
+        lab_server(arguments.delay) as url,
+    ):
+        print(f"lab server {url}, delay {arguments.delay * 1000:g} ms", flush=True)
+        scale = run_scale(url, arguments, Path(folder))
+    print()
+    print(figures_table([scale], None))
+    print()
+    print(notes_text([scale]))
+    print(f"scale run: {_ms(scale.writes_per_s, 0)} samples written/s")
+    print()
+    print(render_goals(scale_goals(scale)))
+    print()
+    print(
+        f"whole run: {time.monotonic() - started:.0f} s; load average at the end {load_average()}"
+    )
+    if arguments.out:
+        arguments.out.write_text(json.dumps({"machine": info, "runs": [asdict(scale)]}, indent=2))
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -682,6 +791,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     started = time.monotonic()
     info = machine()
     print("machine: " + ", ".join(f"{key} {value}" for key, value in info.items()), flush=True)
+    if arguments.only == "scale":
+        main_scale_only(arguments, info, started)
+        return
 
     with tempfile.TemporaryDirectory(prefix="nocwatch-bench-") as folder:
         workdir = Path(folder)
@@ -722,15 +834,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                         print(f"{figures.name} done", flush=True)
             first = run_first_probe(url, arguments.first_starts, workdir)
             print("first probe done", flush=True)
-            scale, _none = run_engine(
-                url,
-                targets=arguments.scale_targets,
-                interval_s=10.0,
-                seconds=arguments.scale_seconds,
-                console=True,
-                workdir=workdir,
-            )
-            scale.name = f"scale: {arguments.scale_targets} targets / 10 s + console"
+            scale = run_scale(url, arguments, workdir)
 
     references = [curl_ttfb, curl_total, floor, *([blackbox] if blackbox else [])]
     at_reference = next(run for run in runs if run.name == "NOC Watch 100/s + console")
@@ -743,6 +847,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(
         "(bias of the runs marked alongside, and of the run beside them, is against curl alongside)"
     )
+    print()
+    print(notes_text([*references, *runs, scale]))
     print()
     print(
         "first probe of a fresh engine: "

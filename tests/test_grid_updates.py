@@ -4,6 +4,7 @@ from pathlib import Path
 
 from rich.style import Style
 from rich.text import Text
+from textual.strip import Strip
 
 from nocwatch_tui.console.app import NocWatchApp
 from nocwatch_tui.console.widgets.grid import TargetGrid, mark_suspect
@@ -58,6 +59,41 @@ async def test_offscreen_row_waits_until_scrolled_into_view(db_path: Path) -> No
 
         grid.move_cursor(row=grid.get_row_index(str(ids["t55"])))
         assert await wait_for(pilot, lambda: str(last_cell(grid, ids["t55"])) == "42 ms")
+
+
+def drawn_line(grid: TargetGrid, name: str) -> Strip | None:
+    """Return the line the grid draws for a target, as the screen shows it."""
+    for y in range(grid.size.height):
+        line = grid.render_line(y)
+        if f" {name} " in line.text:
+            return line
+    return None
+
+
+async def test_scrolled_grid_draws_rewritten_rows_and_cursor(db_path: Path) -> None:
+    ids = await make_many_targets(db_path)
+    app = NocWatchApp(db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        grid = app.screen.query_one(TargetGrid)
+        assert await wait_for(pilot, lambda: grid.row_count == TARGETS)
+        grid.move_cursor(row=grid.get_row_index(str(ids["t40"])))
+        assert await wait_for(pilot, lambda: grid.scroll_y > 0)
+        await pilot.pause()
+        before = drawn_line(grid, "t40")
+        assert before is not None
+        assert "—" in before.text
+
+        await add_samples(db_path, [Sample(ids["t40"], now_ms(), latency_ms=43.0)])
+        assert await wait_for(pilot, lambda: "43 ms" in str(drawn_line(grid, "t40")))
+        with_cursor = drawn_line(grid, "t40")
+        assert with_cursor is not None
+
+        grid.move_cursor(row=grid.get_row_index(str(ids["t39"])))
+        await pilot.pause()
+        without_cursor = drawn_line(grid, "t40")
+        assert without_cursor is not None
+        assert without_cursor.text == with_cursor.text
+        assert list(without_cursor) != list(with_cursor)
 
 
 async def test_suspect_sample_is_marked_in_the_last_cell(db_path: Path) -> None:

@@ -268,7 +268,7 @@ class MainScreen(Screen[None]):
 
     def _show_panels(self) -> None:
         self.query_one(WindowPanels).show(
-            self._sorted_views(), self._settings.thresholds, window_label(self._window_s)
+            self._sorted_views, self._settings.thresholds, window_label(self._window_s)
         )
 
     def action_toggle_panels(self) -> None:
@@ -290,8 +290,11 @@ class MainScreen(Screen[None]):
         if row_key.value is not None:
             self.app.push_screen(DetailScreen(int(row_key.value)))
 
-    @on(DataTable.RowHighlighted)
-    def _row_highlighted(self) -> None:
+    @on(DataTable.RowHighlighted, "IncidentTable")
+    def _incident_highlighted(self) -> None:
+        # Only the incident keys depend on the highlighted row. The target keys depend on
+        # whether the grid has rows at all, so `_rebuild_grid` refreshes them. Refreshing
+        # on grid rows too would rebuild the whole footer at every cursor move.
         self.refresh_bindings()
 
     def _apply_open_kinds(self) -> list[TargetView]:

@@ -2,21 +2,31 @@
 
 Wider terminals also get a p95 column and a tags column.
 
-Every cell update makes a DataTable repaint all of its visible cells, so new
-samples only mark rows as changed. The changed rows that are on screen are
-rewritten together, at most once every FLUSH_EVERY_S. The others are rewritten
-when they scroll into view, so with thousands of targets the console only
-works on the rows a person can see.
+New samples only mark rows as changed. The changed rows that are on screen
+are rewritten together, at most once every FLUSH_EVERY_S. The others are
+rewritten when they scroll into view, so with thousands of targets the console
+only works on the rows a person can see.
+
+A DataTable keys its caches of rendered cells on a count of every update to
+the whole table, so any cell update would render every visible cell again,
+and so would the cursor scrolling the table by one row. The grid keeps its own
+cache of rendered cells and lines, keyed on a version per row, so only the rows
+that were rewritten or that the cursor enters or leaves are rendered again.
 """
 
 import time
 from dataclasses import dataclass
 from typing import ClassVar
 
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding, BindingType
+from textual.cache import LRUCache
 from textual.coordinate import Coordinate
+from textual.geometry import Region
+from textual.strip import Strip
+from textual.widget import PseudoClasses
 from textual.widgets import DataTable
 
 from nocwatch_tui.console.model import TargetView
@@ -36,6 +46,9 @@ DETAIL_MIN_CHARS = 12
 MAX_CERT_DAYS_SHOWN = 999  # longer validity shows as "999+" in the four-character Cert column
 MUTED_MARK = "⊘"  # before the mute time left, in the name cell
 FLUSH_EVERY_S = 1.0
+RENDERED_CELLS_KEPT = 4000
+"""Rendered cells the grid keeps: every visible cell a few times over (cursor, focus)."""
+RENDERED_LINES_KEPT = 400
 
 
 @dataclass(frozen=True)
@@ -157,6 +170,13 @@ class TargetGrid(DataTable[Text]):
         self._flush_pending = False
         self._last_flush = 0.0
         self._sort_key = SortKey.NAME
+        self._rendered_cells: LRUCache[tuple[object, ...], list[list[Segment]]] = LRUCache(
+            RENDERED_CELLS_KEPT
+        )
+        self._rendered_lines: LRUCache[tuple[object, ...], Strip] = LRUCache(RENDERED_LINES_KEPT)
+        self._row_versions: dict[int, int] = {}
+        """How many times each row index was rewritten since the last build."""
+        self._pseudo_classes: PseudoClasses | None = None
 
     def on_mount(self) -> None:
         self.watch(self, "scroll_y", self._scrolled, init=False)
@@ -169,6 +189,7 @@ class TargetGrid(DataTable[Text]):
         columns = _columns(total_width)
         sorted_column, mark = _sorted_column(sort_key, {column.key for column in columns})
         cursor_key = self._cursor_key()
+        self._forget_rendered_cells()
         self.clear(columns=True)
         self._views = {str(view.stored.id): view for view in views}
         self._changed.clear()
@@ -243,8 +264,106 @@ class TargetGrid(DataTable[Text]):
             key = row_key.value
             if key is not None and key in self._changed:
                 self._changed.discard(key)
-                for column_key, cell in self._cells(self._views[key]).items():
-                    self.update_cell(key, column_key, cell)
+                self._rewrite_row(index, key)
+
+    def _rewrite_row(self, index: int, key: str) -> None:
+        """Update the cells of a row whose text or style changed; leave the row alone if none did.
+
+        Window statistics arrive for every target every few seconds, mostly unchanged,
+        and every update makes the DataTable work on the whole table.
+        """
+        changed = {
+            column_key: cell
+            for column_key, cell in self._cells(self._views[key]).items()
+            if not same_cell(self.get_cell(key, column_key), cell)
+        }
+        if not changed:
+            return
+        self._row_versions[index] = self._row_versions.get(index, 0) + 1
+        for column_key, cell in changed.items():
+            self.update_cell(key, column_key, cell)
+
+    # Rendering: the DataTable renders a cell or a line only when these caches lack it.
+
+    def _forget_rendered_cells(self) -> None:
+        self._rendered_cells.clear()
+        self._rendered_lines.clear()
+        self._row_versions.clear()
+
+    def notify_style_update(self) -> None:
+        self._forget_rendered_cells()
+        super().notify_style_update()
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # Focus, hover and disabled change the cursor's colours; read once per render.
+        self._pseudo_classes = self.get_pseudo_class_state()
+        return super().render_lines(crop)
+
+    def _render_line(self, y: int, x1: int, x2: int, base_style: Style) -> Strip:
+        # NOTE: overrides DataTable's private line renderer (Textual 8.2, pinned below
+        # 8.3), whose cache is emptied by every update and every cursor move. The key
+        # contains whether the cursor is on the line's row, not where it is, so a key press
+        # renders the two rows the cursor leaves and enters and the row it scrolls into
+        # view. Every grid row is one line high, so line y below the header is row
+        # y - header_height. The hovered row is rendered by the DataTable every time.
+        header_lines = self.header_height if self.show_header else 0
+        row_index = -1 if y < header_lines else y - header_lines
+        hovered = self.hover_coordinate.row == row_index
+        if self.cursor_type != "row" or hovered or row_index >= self.row_count:
+            return super()._render_line(y, x1, x2, base_style)
+
+        key = (
+            row_index,
+            self._row_versions.get(row_index, 0),
+            self.cursor_coordinate.row == row_index,
+            x1,
+            x2,
+            self.size.width,
+            base_style,
+            self.show_cursor,
+            self.zebra_stripes,
+            self.cell_padding,
+            header_lines,
+            self._pseudo_classes,
+        )
+        line = self._rendered_lines.get(key)
+        if line is None:
+            line = super()._render_line(y, x1, x2, base_style)
+            self._rendered_lines[key] = line
+        return line
+
+    def _render_cell(
+        self,
+        row_index: int,
+        column_index: int,
+        base_style: Style,
+        width: int,
+        cursor: bool = False,
+        hover: bool = False,
+    ) -> list[list[Segment]]:
+        # NOTE: overrides DataTable's private cell renderer (Textual 8.2, pinned below 8.3),
+        # whose own cache is emptied by every update anywhere in the table. Everything
+        # the rendering depends on is in the key. The hovered row also depends on whether
+        # the mouse was used last, so the DataTable renders it every time.
+        if hover:
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        key = (
+            row_index,
+            self._row_versions.get(row_index, 0),
+            column_index,
+            base_style,
+            width,
+            cursor,
+            self.cursor_type,
+            self.show_cursor,
+            self.cell_padding,
+            self._pseudo_classes,
+        )
+        lines = self._rendered_cells.get(key)
+        if lines is None:
+            lines = super()._render_cell(row_index, column_index, base_style, width, cursor)
+            self._rendered_cells[key] = lines
+        return lines
 
     def _cells(self, view: TargetView) -> dict[str, Text]:
         variables = self.app.theme_variables
@@ -328,6 +447,17 @@ class TargetGrid(DataTable[Text]):
         if settings is None:
             return ThresholdSettings().cert_warning_days
         return float(settings.thresholds.cert_warning_days)
+
+
+def same_cell(shown: Text, new: Text) -> bool:
+    """Tell whether two cells draw the same: Text equality compares only text and spans."""
+    return (
+        shown == new
+        and shown.style == new.style
+        and shown.justify == new.justify
+        and shown.no_wrap == new.no_wrap
+        and shown.overflow == new.overflow
+    )
 
 
 def mark_suspect(spark: Text, suspects: list[bool], style: Style) -> None:

@@ -5,7 +5,7 @@ from textual.widget import Widget
 
 from nocwatch_tui.console.threshold_style import threshold_style
 from nocwatch_tui.console.widgets.grid import format_pct
-from nocwatch_tui.console.widgets.panel_rows import PanelRow, fit_name, more_line
+from nocwatch_tui.console.widgets.panel_rows import PanelRow, PanelRows, fit_name, more_line
 from nocwatch_tui.i18n import _
 
 VALUE_WIDTH = 8
@@ -27,17 +27,28 @@ class LossPanel(Widget):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._rows: list[PanelRow] = []
+        self._source = PanelRows(list)
+        self._ranked: list[PanelRow] | None = []
         self._window_label = ""
 
-    def show(self, rows: list[PanelRow], window_label: str) -> None:
-        """Replace the targets shown and redraw."""
-        self._rows = sorted(
-            rows,
-            key=lambda row: (_loss(row) is None, -(_loss(row) or 0.0), -(_unavailable(row) or 0.0)),
-        )
+    def show(self, rows: PanelRows, window_label: str) -> None:
+        """Replace the targets shown and redraw; they are ranked when next drawn."""
+        self._source = rows
+        self._ranked = None
         self._window_label = window_label
         self.refresh()
+
+    def _rows(self) -> list[PanelRow]:
+        if self._ranked is None:
+            self._ranked = sorted(
+                self._source.get(),
+                key=lambda row: (
+                    _loss(row) is None,
+                    -(_loss(row) or 0.0),
+                    -(_unavailable(row) or 0.0),
+                ),
+            )
+        return self._ranked
 
     def render(self) -> Text:
         width = self.content_size.width
@@ -54,7 +65,8 @@ class LossPanel(Widget):
             style="dim",
         )
 
-        shown = self._rows
+        rows = self._rows()
+        shown = rows
         if len(shown) > height - 2:
             shown = shown[: max(0, height - 3)]
         for row in shown:
@@ -79,7 +91,7 @@ class LossPanel(Widget):
                 ),
             )
 
-        hidden = len(self._rows) - len(shown)
+        hidden = len(rows) - len(shown)
         if hidden:
             text.append("\n" + more_line(hidden), style="dim")
         return text

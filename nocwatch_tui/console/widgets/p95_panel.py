@@ -5,7 +5,7 @@ from textual.widget import Widget
 
 from nocwatch_tui.console.threshold_style import threshold_style
 from nocwatch_tui.console.widgets.grid import format_ms
-from nocwatch_tui.console.widgets.panel_rows import PanelRow, fit_name, more_line
+from nocwatch_tui.console.widgets.panel_rows import PanelRow, PanelRows, fit_name, more_line
 from nocwatch_tui.i18n import _
 
 EIGHTHS = " ▏▎▍▌▋▊▉"
@@ -30,14 +30,23 @@ class P95Panel(Widget):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._rows: list[PanelRow] = []
+        self._source = PanelRows(list)
+        self._ranked: list[PanelRow] | None = []
         self._window_label = ""
 
-    def show(self, rows: list[PanelRow], window_label: str) -> None:
-        """Replace the targets shown and redraw."""
-        self._rows = sorted(rows, key=lambda row: (_p95(row) is None, -(_p95(row) or 0.0)))
+    def show(self, rows: PanelRows, window_label: str) -> None:
+        """Replace the targets shown and redraw; they are ranked when next drawn."""
+        self._source = rows
+        self._ranked = None
         self._window_label = window_label
         self.refresh()
+
+    def _rows(self) -> list[PanelRow]:
+        if self._ranked is None:
+            self._ranked = sorted(
+                self._source.get(), key=lambda row: (_p95(row) is None, -(_p95(row) or 0.0))
+            )
+        return self._ranked
 
     def render(self) -> Text:
         width = self.content_size.width
@@ -46,10 +55,11 @@ class P95Panel(Widget):
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(_("p95 latency · {window}").format(window=self._window_label), style="bold")
 
-        scale = max((_p95(row) or 0.0 for row in self._rows), default=0.0)
+        rows = self._rows()
+        scale = max((_p95(row) or 0.0 for row in rows), default=0.0)
         name_width = max(6, min(16, width // 3))
         bar_width = max(0, width - name_width - VALUE_WIDTH - 2)
-        shown = self._rows
+        shown = rows
         if len(shown) > height - 1:
             shown = shown[: max(0, height - 2)]
         for row in shown:
@@ -67,7 +77,7 @@ class P95Panel(Widget):
             text.append(" ")
             text.append(format_ms(p95).rjust(VALUE_WIDTH), style=style)
 
-        hidden = len(self._rows) - len(shown)
+        hidden = len(rows) - len(shown)
         if hidden:
             text.append("\n" + more_line(hidden), style="dim")
         return text

@@ -1,5 +1,6 @@
 """Panel rows: the name, window statistics and thresholds of one target in the panels."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from nocwatch_tui.engine.settings import ThresholdSettings
@@ -14,6 +15,20 @@ class PanelRow:
     name: str
     stats: WindowStats | None
     thresholds: ThresholdSettings
+
+
+class PanelRows:
+    """The rows both panels show, built on first use and then kept."""
+
+    def __init__(self, build: Callable[[], list[PanelRow]]) -> None:
+        self._build = build
+        self._rows: list[PanelRow] | None = None
+
+    def get(self) -> list[PanelRow]:
+        """Return the rows, building them the first time."""
+        if self._rows is None:
+            self._rows = self._build()
+        return self._rows
 
 
 def more_line(hidden: int) -> str:

@@ -103,7 +103,8 @@ class SummaryBar(Static):
             printable(engine_text(engine, mode, now_ms)),
             style=Style(color=colour.rich_color, bold=True) if colour else "",
         )
-        # An unchanged line is not set again: every update lays the screen out anew.
+        # An unchanged line is not set again. The bar is one line high and as wide as the
+        # screen whatever its text, so a new line needs no new layout of the screen.
         if line != self._shown:
             self._shown = line
-            self.update(line)
+            self.update(line, layout=False)
