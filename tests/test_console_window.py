@@ -1,5 +1,6 @@
 """Window keys, the p95 and loss panels and the target detail screen, through Pilot."""
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -7,13 +8,14 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable
 
 from nocwatch_tui.console.app import NocWatchApp
-from nocwatch_tui.console.screens.detail import DetailScreen
+from nocwatch_tui.console.screens.detail import DetailScreen, suspect_buckets
 from nocwatch_tui.console.screens.main import WIDE_FROM, MainScreen
 from nocwatch_tui.console.widgets.incident_log import IncidentLog
 from nocwatch_tui.console.widgets.loss_panel import LossPanel
 from nocwatch_tui.console.widgets.p95_panel import P95Panel, bar
 from nocwatch_tui.console.widgets.summary_bar import SummaryBar
 from nocwatch_tui.console.widgets.window_panels import WindowPanels
+from nocwatch_tui.engine.history import SeriesPoint
 from nocwatch_tui.engine.report import iso_utc
 
 from conftest import wait_for
@@ -157,6 +159,27 @@ async def test_enter_opens_detail_and_escape_returns(fixed_db: Path) -> None:
 
         await pilot.press("escape")
         assert await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
+
+
+async def test_detail_counts_suspect_samples(fixed_db: Path) -> None:
+    with sqlite3.connect(fixed_db) as connection:
+        connection.execute(
+            "UPDATE samples SET suspect = 1 WHERE latency_ms IS NOT NULL AND target_id ="
+            " (SELECT id FROM targets WHERE name = 'steady')"
+        )
+    connection.close()
+    app = fixed_app(fixed_db)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await open_detail(pilot, app, "steady")
+        assert detail_stat(app, "suspect samples") == "10"
+
+
+def test_suspect_buckets_need_a_suspect_sample_and_a_mean() -> None:
+    def point(start_ms: int, mean_ms: float | None, suspect: int) -> SeriesPoint:
+        return SeriesPoint(start_ms, 1, 0, mean_ms, mean_ms, mean_ms, mean_ms, None, suspect)
+
+    series = [point(0, 20.0, 0), point(1, 21.0, 2), point(2, None, 1)]
+    assert suspect_buckets(series) == [series[1]]
 
 
 async def test_detail_lists_last_errors(fixed_db: Path) -> None:

@@ -238,6 +238,9 @@ async def test_series_buckets_hold_every_sample(db_path: Path) -> None:
                 store, target_id, since, now, now_ms=now, raw_days=30, buckets=30
             )
             assert sum(point.samples for point in series) == 3 * 360
+            stats = await window_stats(store, target_id, since, now, now_ms=now, raw_days=30)
+            assert stats.suspect_samples > 0
+            assert sum(point.suspect for point in series) == stats.suspect_samples
             for point in series:
                 assert point.p5_ms is not None
                 assert point.p50_ms is not None

@@ -158,6 +158,8 @@ class SeriesPoint:
     p95_ms: float | None
     mean_ms: float | None
     jitter_ms: float | None
+    suspect: int
+    """Samples in the bucket taken while the engine's event loop ran late."""
 
 
 def _point(start_ms: int, rollup: Rollup) -> SeriesPoint:
@@ -174,6 +176,7 @@ def _point(start_ms: int, rollup: Rollup) -> SeriesPoint:
         p95_ms=spread[95.0],
         mean_ms=mean,
         jitter_ms=jitter,
+        suspect=rollup.suspect_samples,
     )
 
 

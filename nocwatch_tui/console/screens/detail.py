@@ -18,7 +18,7 @@ from nocwatch_tui.console.detail_data import DetailData, read_detail
 from nocwatch_tui.console.stats_feed import refresh_s
 from nocwatch_tui.console.status_style import theme_colour
 from nocwatch_tui.console.widgets.grid import format_ms, format_pct
-from nocwatch_tui.engine.history import DAY_MS, HOUR_MS, MINUTE_MS
+from nocwatch_tui.engine.history import DAY_MS, HOUR_MS, MINUTE_MS, SeriesPoint
 from nocwatch_tui.engine.report import iso_utc
 from nocwatch_tui.engine.sample import PHASES, ErrorClass
 from nocwatch_tui.engine.windows import window_label
@@ -43,6 +43,11 @@ def _time_unit(window_s: int) -> tuple[int, str]:
     if window_s <= 24 * 60 * 60:
         return HOUR_MS, _("hours before now")
     return DAY_MS, _("days before now")
+
+
+def suspect_buckets(series: list[SeriesPoint]) -> list[SeriesPoint]:
+    """Return the chart buckets with a mean latency and at least one suspect sample."""
+    return [point for point in series if point.suspect and point.mean_ms is not None]
 
 
 def _number(value: float | None, suffix: str = "") -> Text:
@@ -163,6 +168,15 @@ class DetailScreen(Screen[None]):
             )
         if p95 is not None:
             chart.plt.hline(p95, color=self._colour("warning"))
+        suspect = suspect_buckets(detail.series)
+        if suspect:
+            chart.plt.scatter(
+                [self._x(detail, point.start_ms) for point in suspect],
+                [point.mean_ms for point in suspect],
+                color=self._colour("warning"),
+                marker="x",
+                label=_("suspect"),
+            )
         chart.refresh()
 
     def _show_distribution(self, detail: DetailData) -> None:
