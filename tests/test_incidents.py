@@ -19,6 +19,7 @@ from nocwatch_tui.engine.incidents import (
     Severity,
     acknowledge,
     add_note,
+    get_incident,
     list_incidents,
     open_incidents,
     write_changes,
@@ -130,6 +131,50 @@ async def test_engine_opens_down_for_failing(lab: Lab, db_path: Path) -> None:
     incidents = down_incidents(db_path, "failing")
     assert len(incidents) == 1
     assert incidents[0][1] is None
+
+
+async def test_deleting_target_resolves_its_incident(lab: Lab, db_path: Path) -> None:
+    store = await Store.open(db_path)
+    await store.add_targets(
+        [fast_target("failing", lab.urls["failing"]), fast_target("steady", lab.urls["steady"])]
+    )
+    store_targets = {stored.target.name: stored.id for stored in await store.list_targets()}
+    await store.close()
+    assert await run_engine_until(db_path, has_open_down)
+
+    async def resolved_once_deleted(store: Store) -> bool:
+        if any(stored.id == store_targets["failing"] for stored in await store.list_targets()):
+            await store.delete_target(store_targets["failing"])
+        return not await open_incidents(store)
+
+    assert await run_engine_until(db_path, resolved_once_deleted)
+    incidents = down_incidents(db_path, "failing")
+    assert len(incidents) == 1
+    assert incidents[0][1] is not None
+    store = await Store.open(db_path)
+    try:
+        incident = await get_incident(store, incidents[0][0])
+    finally:
+        await store.close()
+    assert incident is not None
+    assert incident.notes == ["resolved: the target was deleted"]
+
+
+async def test_engine_start_resolves_incident_of_deleted_target(lab: Lab, db_path: Path) -> None:
+    store = await Store.open(db_path)
+    await store.add_targets([fast_target("failing", lab.urls["failing"])])
+    await store.close()
+    assert await run_engine_until(db_path, has_open_down)
+
+    store = await Store.open(db_path)
+    await store.delete_target((await store.list_targets())[0].id)
+    await store.close()
+
+    async def nothing_open(store: Store) -> bool:
+        return not await open_incidents(store)
+
+    assert await run_engine_until(db_path, nothing_open, timeout_s=5)
+    assert down_incidents(db_path, "failing")[0][1] is not None
 
 
 async def test_restart_mid_incident_opens_no_duplicate(lab: Lab, db_path: Path) -> None:

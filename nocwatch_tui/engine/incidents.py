@@ -7,7 +7,7 @@ passes through `record_event` inside that transaction.
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -180,30 +180,66 @@ async def write_changes(store: Store, changes: Sequence[IncidentChange]) -> None
         return
     async with store.transaction() as db:
         for change in changes:
-            live = change.incident
-            if change.event is IncidentEvent.OPENED:
-                cursor = await db.execute(
-                    "INSERT INTO incidents (target_id, target_name, kind, severity, opened_at_ms,"
-                    f" peak_value, revision) VALUES (?, ?, ?, ?, ?, ?, {_NEXT_REVISION})",
-                    (
-                        live.target_id,
-                        live.target_name,
-                        str(live.kind),
-                        str(change.severity),
-                        live.opened_at_ms,
-                        change.peak_value,
-                    ),
-                )
-                live.id = cursor.lastrowid
-            else:
-                resolved_at_ms = change.at_ms if change.event is IncidentEvent.RESOLVED else None
-                await db.execute(
-                    "UPDATE incidents SET severity = ?, peak_value = ?,"
-                    f" resolved_at_ms = ?, revision = {_NEXT_REVISION} WHERE id = ?",
-                    (str(change.severity), change.peak_value, resolved_at_ms, live.id),
-                )
-            if change.event is not None and live.id is not None:
-                await record_event(db, change.event, live.id, change.at_ms)
+            await _write_change(db, change)
+
+
+async def _write_change(db: aiosqlite.Connection, change: IncidentChange) -> None:
+    live = change.incident
+    if change.event is IncidentEvent.OPENED:
+        cursor = await db.execute(
+            "INSERT INTO incidents (target_id, target_name, kind, severity, opened_at_ms,"
+            f" peak_value, revision) VALUES (?, ?, ?, ?, ?, ?, {_NEXT_REVISION})",
+            (
+                live.target_id,
+                live.target_name,
+                str(live.kind),
+                str(change.severity),
+                live.opened_at_ms,
+                change.peak_value,
+            ),
+        )
+        live.id = cursor.lastrowid
+    else:
+        resolved_at_ms = change.at_ms if change.event is IncidentEvent.RESOLVED else None
+        await db.execute(
+            "UPDATE incidents SET severity = ?, peak_value = ?,"
+            f" resolved_at_ms = ?, revision = {_NEXT_REVISION} WHERE id = ?",
+            (str(change.severity), change.peak_value, resolved_at_ms, live.id),
+        )
+    if change.event is not None and live.id is not None:
+        await record_event(db, change.event, live.id, change.at_ms)
+
+
+async def resolve_deleted_targets(store: Store, target_ids: Iterable[int], at_ms: int) -> list[int]:
+    """Resolve the open incidents of targets not in `target_ids`, and return their ids.
+
+    Nothing probes a deleted target any more, so its incidents could never
+    resolve on their own. Each one gets a note with the reason, and its
+    resolution goes to the webhooks like any other.
+    """
+    existing = set(target_ids)
+    orphans = [
+        incident for incident in await open_incidents(store) if incident.target_id not in existing
+    ]
+    if not orphans:
+        return []
+    async with store.transaction() as db:
+        for incident in orphans:
+            live = OpenIncident(
+                incident.target_id,
+                incident.target,
+                incident.kind,
+                incident.severity,
+                incident.opened_at_ms,
+                incident.peak_value,
+                id=incident.id,
+            )
+            change = IncidentChange(
+                IncidentEvent.RESOLVED, live, incident.severity, incident.peak_value, at_ms
+            )
+            await _write_change(db, change)
+            await _append_note(db, incident.id, _("resolved: the target was deleted"))
+    return [incident.id for incident in orphans]
 
 
 # Operator writes

@@ -14,7 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from nocwatch_tui.engine.detector import Detector
-from nocwatch_tui.engine.incidents import IncidentChange, open_incidents, write_changes
+from nocwatch_tui.engine.incidents import (
+    IncidentChange,
+    open_incidents,
+    resolve_deleted_targets,
+    write_changes,
+)
 from nocwatch_tui.engine.lease import LeaseKeeper, LeaseLostError, take_lease
 from nocwatch_tui.engine.loop_lag import LoopLagMonitor
 from nocwatch_tui.engine.metrics import EngineMetrics
@@ -24,7 +29,7 @@ from nocwatch_tui.engine.retention import Retention
 from nocwatch_tui.engine.sample import Sample
 from nocwatch_tui.engine.scheduler import Scheduler
 from nocwatch_tui.engine.settings import Settings
-from nocwatch_tui.engine.store import EngineStatus, Store, StoreError, now_ms
+from nocwatch_tui.engine.store import EngineStatus, Store, StoredTarget, StoreError, now_ms
 from nocwatch_tui.engine.targets import Target
 from nocwatch_tui.engine.webhooks import WebhookSender
 from nocwatch_tui.engine.writer import SampleWriter
@@ -151,6 +156,7 @@ class Engine:
                     self.detector.set_targets(targets)
                     self.metrics.set_targets(targets)
                     self.scheduler.reconcile(targets)
+                    await self._resolve_deleted(targets)
                     revision = current
                 await self._write_status(stopped=False)
             except (sqlite3.OperationalError, StoreError) as error:
@@ -162,6 +168,14 @@ class Engine:
                 # its traceback and retried, so that it cannot stop the heartbeat unseen.
                 log.exception("engine heartbeat failed, retrying in %g s", HEARTBEAT_S)
             await asyncio.sleep(HEARTBEAT_S)
+
+    async def _resolve_deleted(self, targets: Sequence[StoredTarget]) -> None:
+        """Resolve the open incidents of deleted targets, which no probe can resolve."""
+        resolved = await resolve_deleted_targets(
+            self.store, (stored.id for stored in targets), now_ms()
+        )
+        if resolved:
+            log.info("resolved %d incident(s) of deleted targets", len(resolved))
 
     async def _restore_detection(self) -> None:
         """Rebuild open incidents and hysteresis runs, so a restart continues them."""
