@@ -213,3 +213,25 @@ async def test_ttfb_ends_at_first_byte_and_transfer_at_last(prober: Prober) -> N
     assert sample.transfer_ms >= BODY_DELAY_S * 1000 * 0.9
     assert sample.latency_ms is not None
     assert sample.latency_ms >= (HEAD_DELAY_S + BODY_DELAY_S) * 1000
+
+
+async def reject_post_without_length(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> None:
+    """Return 411 for a POST without Content-Length, as many servers do, else 200."""
+    head = (await reader.readuntil(b"\r\n\r\n")).lower()
+    missing_length = head.startswith(b"post ") and b"\r\ncontent-length:" not in head
+    status = b"411 Length Required" if missing_length else b"200 OK"
+    writer.write(b"HTTP/1.1 " + status + b"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+    await writer.drain()
+    writer.close()
+
+
+async def test_post_sends_zero_content_length(prober: Prober) -> None:
+    server = await asyncio.start_server(reject_post_without_length, "127.0.0.1", 0)
+    async with server:
+        port = server.sockets[0].getsockname()[1]
+        target = Target(name="post", url=f"http://127.0.0.1:{port}/", method="POST", timeout_s=2)
+        sample = await prober.probe(target, 1)
+    assert sample.status_code == 200
+    assert sample.error is None

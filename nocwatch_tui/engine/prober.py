@@ -425,6 +425,10 @@ class Prober:
 
         configured = target.headers if same_origin else {}
         headers = {**_DEFAULT_HEADERS, **configured, "Host": url.netloc.decode("ascii")}
+        if method == "POST":
+            # A probe sends no body. Many servers reject a POST without
+            # Content-Length with 411 Length Required.
+            headers["Content-Length"] = "0"
         extensions: dict[str, Any] = {"trace": clock.trace}
         if url.scheme == "https" and not _is_ip_literal(url.host):
             extensions["sni_hostname"] = url.host
