@@ -235,3 +235,28 @@ async def test_post_sends_zero_content_length(prober: Prober) -> None:
         sample = await prober.probe(target, 1)
     assert sample.status_code == 200
     assert sample.error is None
+
+
+async def redirect_to_utf8_path(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Redirect `/` to `/café` in raw UTF-8 and return 200 only for its percent-encoded path."""
+    request_line = (await reader.readuntil(b"\r\n\r\n")).split(b"\r\n", 1)[0]
+    path = request_line.split(b" ")[1]
+    if path == b"/":
+        head = "HTTP/1.1 302 Found\r\nLocation: /café\r\n".encode()
+    elif path == b"/caf%C3%A9":
+        head = b"HTTP/1.1 200 OK\r\n"
+    else:
+        head = b"HTTP/1.1 404 Not Found\r\n"
+    writer.write(head + b"Content-Length: 0\r\nConnection: close\r\n\r\n")
+    await writer.drain()
+    writer.close()
+
+
+async def test_utf8_redirect_location_followed(prober: Prober) -> None:
+    server = await asyncio.start_server(redirect_to_utf8_path, "127.0.0.1", 0)
+    async with server:
+        port = server.sockets[0].getsockname()[1]
+        target = Target(name="utf-8 redirect", url=f"http://127.0.0.1:{port}/", timeout_s=2)
+        sample = await prober.probe(target, 1)
+    assert sample.status_code == 200
+    assert sample.error is None

@@ -237,6 +237,18 @@ class _Reply:
     body: bytes
 
 
+def _header_text(value: bytes) -> str:
+    """Decode a response header value as UTF-8, or as Latin-1 when it is not valid UTF-8.
+
+    Servers write non-ASCII redirect targets as raw UTF-8. Read as Latin-1,
+    each such character would be percent-encoded twice.
+    """
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return value.decode("latin-1")
+
+
 def _status_detail(status_code: int, retry_after: str | None) -> str:
     """Describe an unexpected status, with the server's Retry-After when it sent one."""
     if retry_after is None:
@@ -484,8 +496,7 @@ class Prober:
         finally:
             await connection.aclose()
         reply_headers = {
-            name.decode("latin-1").lower(): value.decode("latin-1")
-            for name, value in response.headers
+            name.decode("latin-1").lower(): _header_text(value) for name, value in response.headers
         }
         return _Reply(
             status_code=response.status,
