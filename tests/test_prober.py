@@ -2,8 +2,11 @@
 
 import asyncio
 import importlib.abc
+import socket
+import struct
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -260,3 +263,39 @@ async def test_utf8_redirect_location_followed(prober: Prober) -> None:
         sample = await prober.probe(target, 1)
     assert sample.status_code == 200
     assert sample.error is None
+
+
+def reset_every_connection(listener: socket.socket, count: int) -> None:
+    """Accept `count` connections on a blocking socket and reset each at once with RST."""
+    for _ in range(count):
+        connection, _address = listener.accept()
+        connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        connection.close()
+
+
+async def test_reset_after_accept_is_closed(prober: Prober) -> None:
+    probes = 30
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = listener.getsockname()[1]
+        server = threading.Thread(target=reset_every_connection, args=(listener, probes))
+        server.start()
+        target = Target(name="reset on accept", url=f"http://127.0.0.1:{port}/", timeout_s=2)
+        # A thread resets each connection as soon as it is accepted, so the
+        # reset often reaches the prober before its connect has completed.
+        errors = [(await prober.probe(target, 1)).error for _ in range(probes)]
+        server.join(timeout=5)
+    assert set(errors) == {ErrorClass.CLOSED}
+
+
+async def close_on_accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Close each accepted connection at once, before any TLS handshake."""
+    writer.close()
+
+
+async def test_close_before_tls_handshake_is_closed(prober: Prober) -> None:
+    server = await asyncio.start_server(close_on_accept, "127.0.0.1", 0)
+    async with server:
+        port = server.sockets[0].getsockname()[1]
+        target = Target(name="close before TLS", url=f"https://127.0.0.1:{port}/", timeout_s=2)
+        errors = [(await prober.probe(target, 1)).error for _ in range(10)]
+    assert set(errors) == {ErrorClass.CLOSED}

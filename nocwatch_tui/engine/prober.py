@@ -33,6 +33,7 @@ import asyncio
 import functools
 import ipaddress
 import logging
+import os
 import socket
 import ssl
 import time
@@ -188,7 +189,7 @@ def _find_cause(error: BaseException, kind: type[BaseException]) -> BaseExceptio
     return None
 
 
-def _classify_connect_error(error: httpcore.ConnectError) -> ProbeFailure:
+def _classify_connect_error(error: httpcore.ConnectError, stage: str) -> ProbeFailure:
     verify_error = _find_cause(error, ssl.SSLCertVerificationError)
     if isinstance(verify_error, ssl.SSLCertVerificationError):
         check = _TLS_CHECKS.get(verify_error.verify_code, _TLS_CHAIN_CHECK)
@@ -200,7 +201,22 @@ def _classify_connect_error(error: httpcore.ConnectError) -> ProbeFailure:
         return ProbeFailure(ErrorClass.TLS, _short(f"TLS handshake failed: {handshake_reason}"))
     if _find_cause(error, ConnectionRefusedError) is not None:
         return ProbeFailure(ErrorClass.REFUSED, "connection refused")
+    if stage == "tls" or _find_cause(error, ConnectionResetError) is not None:
+        # The server accepted the TCP connection, then closed or reset it
+        # before the event loop saw the connect or the TLS handshake complete.
+        return ProbeFailure(
+            ErrorClass.CLOSED, _short(f"connection closed: {_closed_reason(error)}")
+        )
     return ProbeFailure(ErrorClass.REFUSED, _short(f"connect failed: {error}"))
+
+
+def _closed_reason(error: httpcore.ConnectError) -> str:
+    """Name why a connection closed during its connect or TLS handshake."""
+    os_error = _find_cause(error, OSError)
+    # asyncio puts "Connect call failed" in strerror, so name the errno instead.
+    if isinstance(os_error, OSError) and os_error.errno:
+        return os.strerror(os_error.errno)
+    return str(error) or "the server closed the connection"
 
 
 def _reset_reason(error: httpcore.NetworkError) -> str:
@@ -475,7 +491,7 @@ class Prober:
             finally:
                 await response.aclose()
         except httpcore.ConnectError as error:
-            raise _classify_connect_error(error) from None
+            raise _classify_connect_error(error, clock.stage) from None
         except httpcore.RemoteProtocolError as error:
             raise _classify_protocol_error(error) from None
         except (httpcore.ReadError, httpcore.WriteError) as error:
