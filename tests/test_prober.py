@@ -299,3 +299,38 @@ async def test_close_before_tls_handshake_is_closed(prober: Prober) -> None:
         target = Target(name="close before TLS", url=f"https://127.0.0.1:{port}/", timeout_s=2)
         errors = [(await prober.probe(target, 1)).error for _ in range(10)]
     assert set(errors) == {ErrorClass.CLOSED}
+
+
+def close_every_connection(listener: socket.socket, count: int) -> None:
+    """Accept `count` connections on a blocking socket and close each at once."""
+    for _ in range(count):
+        connection, _address = listener.accept()
+        connection.close()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="uvloop does not run on Windows")
+def test_close_before_tls_logs_nothing_on_uvloop() -> None:
+    import uvloop
+
+    probes = 10
+    loop_errors: list[dict[str, object]] = []
+
+    async def probe_closing_server(port: int) -> set[ErrorClass | None]:
+        loop = asyncio.get_running_loop()
+        loop.set_exception_handler(lambda _loop, context: loop_errors.append(context))
+        prober = Prober()
+        target = Target(name="close before TLS", url=f"https://127.0.0.1:{port}/", timeout_s=2)
+        try:
+            return {(await prober.probe(target, 1)).error for _ in range(probes)}
+        finally:
+            await prober.aclose()
+
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        server = threading.Thread(target=close_every_connection, args=(listener, probes))
+        server.start()
+        # The thread closes each connection before the prober starts its TLS
+        # handshake, which uvloop reports to the loop's exception handler.
+        errors = uvloop.run(probe_closing_server(listener.getsockname()[1]))
+        server.join(timeout=5)
+    assert errors == {ErrorClass.CLOSED}
+    assert loop_errors == []
