@@ -6,7 +6,7 @@ import pytest
 from textual.pilot import Pilot
 
 from nocwatch_tui.console.app import NocWatchApp
-from nocwatch_tui.console.widgets.grid import TargetGrid
+from nocwatch_tui.console.widgets.grid import TargetGrid, column_widths
 from nocwatch_tui.console.widgets.incident_log import IncidentTable
 from nocwatch_tui.console.widgets.summary_bar import SummaryBar
 from nocwatch_tui.engine.sample import Sample
@@ -136,3 +136,20 @@ def test_grid_snapshot_80x24(console_db: Path, snap_compare) -> None:
         await wait_for(pilot, lambda: row_text(app, "steady")[5] == "0%")
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=populated)
+
+
+async def test_columns_fit_grid_after_resize(console_db: Path) -> None:
+    app = NocWatchApp(console_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_loaded(pilot, app)
+        # From 80 to 200 columns the window panels move beside the grid, so the
+        # grid ends narrower than the terminal.
+        await pilot.resize_terminal(200, 50)
+        grid = grid_of(app)
+
+        def columns_fit() -> bool:
+            widths = {str(key.value): column.width for key, column in grid.columns.items()}
+            return widths == column_widths(grid.size.width, app.screen.sort_key)
+
+        assert await wait_for(pilot, columns_fit)
+        assert grid.size.width < 200

@@ -2,8 +2,11 @@
 
 import asyncio
 import importlib.abc
+import socket
+import struct
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -213,3 +216,121 @@ async def test_ttfb_ends_at_first_byte_and_transfer_at_last(prober: Prober) -> N
     assert sample.transfer_ms >= BODY_DELAY_S * 1000 * 0.9
     assert sample.latency_ms is not None
     assert sample.latency_ms >= (HEAD_DELAY_S + BODY_DELAY_S) * 1000
+
+
+async def reject_post_without_length(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> None:
+    """Return 411 for a POST without Content-Length, as many servers do, else 200."""
+    head = (await reader.readuntil(b"\r\n\r\n")).lower()
+    missing_length = head.startswith(b"post ") and b"\r\ncontent-length:" not in head
+    status = b"411 Length Required" if missing_length else b"200 OK"
+    writer.write(b"HTTP/1.1 " + status + b"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+    await writer.drain()
+    writer.close()
+
+
+async def test_post_sends_zero_content_length(prober: Prober) -> None:
+    server = await asyncio.start_server(reject_post_without_length, "127.0.0.1", 0)
+    async with server:
+        port = server.sockets[0].getsockname()[1]
+        target = Target(name="post", url=f"http://127.0.0.1:{port}/", method="POST", timeout_s=2)
+        sample = await prober.probe(target, 1)
+    assert sample.status_code == 200
+    assert sample.error is None
+
+
+async def redirect_to_utf8_path(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Redirect `/` to `/café` in raw UTF-8 and return 200 only for its percent-encoded path."""
+    request_line = (await reader.readuntil(b"\r\n\r\n")).split(b"\r\n", 1)[0]
+    path = request_line.split(b" ")[1]
+    if path == b"/":
+        head = "HTTP/1.1 302 Found\r\nLocation: /café\r\n".encode()
+    elif path == b"/caf%C3%A9":
+        head = b"HTTP/1.1 200 OK\r\n"
+    else:
+        head = b"HTTP/1.1 404 Not Found\r\n"
+    writer.write(head + b"Content-Length: 0\r\nConnection: close\r\n\r\n")
+    await writer.drain()
+    writer.close()
+
+
+async def test_utf8_redirect_location_followed(prober: Prober) -> None:
+    server = await asyncio.start_server(redirect_to_utf8_path, "127.0.0.1", 0)
+    async with server:
+        port = server.sockets[0].getsockname()[1]
+        target = Target(name="utf-8 redirect", url=f"http://127.0.0.1:{port}/", timeout_s=2)
+        sample = await prober.probe(target, 1)
+    assert sample.status_code == 200
+    assert sample.error is None
+
+
+def reset_every_connection(listener: socket.socket, count: int) -> None:
+    """Accept `count` connections on a blocking socket and reset each at once with RST."""
+    for _ in range(count):
+        connection, _address = listener.accept()
+        connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        connection.close()
+
+
+async def test_reset_after_accept_is_closed(prober: Prober) -> None:
+    probes = 30
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = listener.getsockname()[1]
+        server = threading.Thread(target=reset_every_connection, args=(listener, probes))
+        server.start()
+        target = Target(name="reset on accept", url=f"http://127.0.0.1:{port}/", timeout_s=2)
+        # A thread resets each connection as soon as it is accepted, so the
+        # reset often reaches the prober before its connect has completed.
+        errors = [(await prober.probe(target, 1)).error for _ in range(probes)]
+        server.join(timeout=5)
+    assert set(errors) == {ErrorClass.CLOSED}
+
+
+async def close_on_accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Close each accepted connection at once, before any TLS handshake."""
+    writer.close()
+
+
+async def test_close_before_tls_handshake_is_closed(prober: Prober) -> None:
+    server = await asyncio.start_server(close_on_accept, "127.0.0.1", 0)
+    async with server:
+        port = server.sockets[0].getsockname()[1]
+        target = Target(name="close before TLS", url=f"https://127.0.0.1:{port}/", timeout_s=2)
+        errors = [(await prober.probe(target, 1)).error for _ in range(10)]
+    assert set(errors) == {ErrorClass.CLOSED}
+
+
+def close_every_connection(listener: socket.socket, count: int) -> None:
+    """Accept `count` connections on a blocking socket and close each at once."""
+    for _ in range(count):
+        connection, _address = listener.accept()
+        connection.close()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="uvloop does not run on Windows")
+def test_close_before_tls_logs_nothing_on_uvloop() -> None:
+    import uvloop
+
+    probes = 10
+    loop_errors: list[dict[str, object]] = []
+
+    async def probe_closing_server(port: int) -> set[ErrorClass | None]:
+        loop = asyncio.get_running_loop()
+        loop.set_exception_handler(lambda _loop, context: loop_errors.append(context))
+        prober = Prober()
+        target = Target(name="close before TLS", url=f"https://127.0.0.1:{port}/", timeout_s=2)
+        try:
+            return {(await prober.probe(target, 1)).error for _ in range(probes)}
+        finally:
+            await prober.aclose()
+
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        server = threading.Thread(target=close_every_connection, args=(listener, probes))
+        server.start()
+        # The thread closes each connection before the prober starts its TLS
+        # handshake, which uvloop reports to the loop's exception handler.
+        errors = uvloop.run(probe_closing_server(listener.getsockname()[1]))
+        server.join(timeout=5)
+    assert errors == {ErrorClass.CLOSED}
+    assert loop_errors == []

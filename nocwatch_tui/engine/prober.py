@@ -33,6 +33,7 @@ import asyncio
 import functools
 import ipaddress
 import logging
+import os
 import socket
 import ssl
 import time
@@ -188,7 +189,7 @@ def _find_cause(error: BaseException, kind: type[BaseException]) -> BaseExceptio
     return None
 
 
-def _classify_connect_error(error: httpcore.ConnectError) -> ProbeFailure:
+def _classify_connect_error(error: httpcore.ConnectError, stage: str) -> ProbeFailure:
     verify_error = _find_cause(error, ssl.SSLCertVerificationError)
     if isinstance(verify_error, ssl.SSLCertVerificationError):
         check = _TLS_CHECKS.get(verify_error.verify_code, _TLS_CHAIN_CHECK)
@@ -200,7 +201,22 @@ def _classify_connect_error(error: httpcore.ConnectError) -> ProbeFailure:
         return ProbeFailure(ErrorClass.TLS, _short(f"TLS handshake failed: {handshake_reason}"))
     if _find_cause(error, ConnectionRefusedError) is not None:
         return ProbeFailure(ErrorClass.REFUSED, "connection refused")
+    if stage == "tls" or _find_cause(error, ConnectionResetError) is not None:
+        # The server accepted the TCP connection, then closed or reset it
+        # before the event loop saw the connect or the TLS handshake complete.
+        return ProbeFailure(
+            ErrorClass.CLOSED, _short(f"connection closed: {_closed_reason(error)}")
+        )
     return ProbeFailure(ErrorClass.REFUSED, _short(f"connect failed: {error}"))
+
+
+def _closed_reason(error: httpcore.ConnectError) -> str:
+    """Name why a connection closed during its connect or TLS handshake."""
+    os_error = _find_cause(error, OSError)
+    # asyncio puts "Connect call failed" in strerror, so name the errno instead.
+    if isinstance(os_error, OSError) and os_error.errno:
+        return os.strerror(os_error.errno)
+    return str(error) or "the server closed the connection"
 
 
 def _reset_reason(error: httpcore.NetworkError) -> str:
@@ -235,6 +251,18 @@ class _Reply:
     location: str | None
     retry_after: str | None
     body: bytes
+
+
+def _header_text(value: bytes) -> str:
+    """Decode a response header value as UTF-8, or as Latin-1 when it is not valid UTF-8.
+
+    Servers write non-ASCII redirect targets as raw UTF-8. Read as Latin-1,
+    each such character would be percent-encoded twice.
+    """
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return value.decode("latin-1")
 
 
 def _status_detail(status_code: int, retry_after: str | None) -> str:
@@ -425,6 +453,10 @@ class Prober:
 
         configured = target.headers if same_origin else {}
         headers = {**_DEFAULT_HEADERS, **configured, "Host": url.netloc.decode("ascii")}
+        if method == "POST":
+            # A probe sends no body. Many servers reject a POST without
+            # Content-Length with 411 Length Required.
+            headers["Content-Length"] = "0"
         extensions: dict[str, Any] = {"trace": clock.trace}
         if url.scheme == "https" and not _is_ip_literal(url.host):
             extensions["sni_hostname"] = url.host
@@ -459,7 +491,7 @@ class Prober:
             finally:
                 await response.aclose()
         except httpcore.ConnectError as error:
-            raise _classify_connect_error(error) from None
+            raise _classify_connect_error(error, clock.stage) from None
         except httpcore.RemoteProtocolError as error:
             raise _classify_protocol_error(error) from None
         except (httpcore.ReadError, httpcore.WriteError) as error:
@@ -480,8 +512,7 @@ class Prober:
         finally:
             await connection.aclose()
         reply_headers = {
-            name.decode("latin-1").lower(): value.decode("latin-1")
-            for name, value in response.headers
+            name.decode("latin-1").lower(): _header_text(value) for name, value in response.headers
         }
         return _Reply(
             status_code=response.status,

@@ -158,6 +158,11 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
         server_hostname: str | None = None,
         timeout: float | None = None,
     ) -> httpcore.AsyncNetworkStream:
+        receiver = self._receiver
+        if receiver.eof or receiver.closed or self._transport.is_closing():
+            # uvloop logs a traceback when a TLS handshake starts on a closed transport.
+            self._transport.abort()
+            raise httpcore.ConnectError("the server closed the connection")
         loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(timeout):

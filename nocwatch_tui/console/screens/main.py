@@ -362,8 +362,7 @@ class MainScreen(Screen[None]):
         )
 
     def on_resize(self) -> None:
-        if self.query_one(TargetGrid).widths_changed():
-            self._rebuild_grid()
+        # The grid resizes its own columns (TargetGrid.on_resize).
         if self._incidents_loaded:
             self._show_incidents()
 

@@ -216,6 +216,12 @@ class TargetGrid(DataTable[Text]):
         if key in self.rows:
             self.move_cursor(row=self.get_row_index(key))
 
+    def on_resize(self) -> None:
+        # The grid's width changes after the screen's own resize, such as when a
+        # width breakpoint moves the window panels beside it, so it checks here.
+        if self._widths and self.widths_changed():
+            self.build(list(self._views.values()), self._sort_key)
+
     def widths_changed(self) -> bool:
         """Tell whether the current width gives other column widths than the last build."""
         total_width = self.size.width or self.app.size.width
