@@ -4,8 +4,11 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import Footer
 
 from nocwatch_tui.console.app import NocWatchApp
+from nocwatch_tui.console.messages import IncidentsRead
+from nocwatch_tui.console.screens.main import MainScreen
 from nocwatch_tui.console.widgets.grid import TargetGrid, column_widths
 from nocwatch_tui.console.widgets.incident_log import IncidentTable
 from nocwatch_tui.console.widgets.summary_bar import SummaryBar
@@ -153,3 +156,21 @@ async def test_columns_fit_grid_after_resize(console_db: Path) -> None:
 
         assert await wait_for(pilot, columns_fit)
         assert grid.size.width < 200
+
+
+async def test_unchanged_incidents_keep_footer_keys(console_db: Path) -> None:
+    app = NocWatchApp(console_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_loaded(pilot, app)
+        await pilot.pause(0.2)
+        footer = app.screen.query_one(Footer)
+        keys_before = list(footer.children)
+        screen = app.screen
+        assert isinstance(screen, MainScreen)
+        # The incident feed posts the list again whenever the engine updates any
+        # incident, often every second while targets are down.
+        for _ in range(5):
+            screen.post_message(IncidentsRead(list(screen.incidents)))
+            await pilot.pause(0.1)
+        keys_after = list(footer.children)
+    assert keys_after == keys_before
