@@ -174,3 +174,18 @@ async def test_unchanged_incidents_keep_footer_keys(console_db: Path) -> None:
             await pilot.pause(0.1)
         keys_after = list(footer.children)
     assert keys_after == keys_before
+
+
+async def test_binding_refreshes_keep_footer_keys(console_db: Path) -> None:
+    app = NocWatchApp(console_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_loaded(pilot, app)
+        await pilot.pause(0.2)
+        footer = app.screen.query_one(Footer)
+        keys_before = list(footer.children)
+        # Textual itself refreshes the bindings on focus changes, for example.
+        for _ in range(5):
+            app.screen.refresh_bindings()
+            await pilot.pause(0.1)
+        keys_after = list(footer.children)
+    assert keys_after == keys_before

@@ -11,13 +11,14 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 from textual_plotext import PlotextPlot
 
 from nocwatch_tui.console.detail_data import DetailData, read_detail
 from nocwatch_tui.console.stats_feed import refresh_s
 from nocwatch_tui.console.status_style import theme_colour
 from nocwatch_tui.console.widgets.grid import format_ms, format_pct
+from nocwatch_tui.console.widgets.key_footer import KeyFooter
 from nocwatch_tui.engine.history import DAY_MS, HOUR_MS, MINUTE_MS, SeriesPoint
 from nocwatch_tui.engine.report import iso_utc
 from nocwatch_tui.engine.sample import PHASES, ErrorClass
@@ -77,7 +78,7 @@ class DetailScreen(Screen[None]):
             yield PlotextPlot(id="jitter-chart", classes="chart")
             yield PlotextPlot(id="phases-chart", classes="chart")
             yield DataTable[Text](id="errors-table", cursor_type="none", zebra_stripes=True)
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         stats_table = self.query_one("#stats-table", DataTable)

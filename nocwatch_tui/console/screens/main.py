@@ -11,7 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Container
 from textual.screen import Screen
 from textual.theme import Theme
-from textual.widgets import DataTable, Footer, Input
+from textual.widgets import DataTable, Input
 
 from nocwatch_tui.console.feed import run_feed
 from nocwatch_tui.console.messages import (
@@ -34,6 +34,7 @@ from nocwatch_tui.console.stats_feed import run_window_stats
 from nocwatch_tui.console.view_order import SortKey, next_sort, ordered, sort_label
 from nocwatch_tui.console.widgets.grid import TargetGrid
 from nocwatch_tui.console.widgets.incident_log import IncidentFilter, IncidentLog
+from nocwatch_tui.console.widgets.key_footer import KeyFooter
 from nocwatch_tui.console.widgets.summary_bar import EngineMode, SummaryBar, engine_mode
 from nocwatch_tui.console.widgets.window_panels import WindowPanels
 from nocwatch_tui.engine import incidents as incident_store
@@ -129,7 +130,7 @@ class MainScreen(Screen[None]):
             yield TargetGrid(id="grid")
             yield WindowPanels(id="panels")
         yield IncidentLog(id="incident-log")
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeyFooter(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.run_worker(run_feed(self._store, self), exclusive=True, name="feed")
