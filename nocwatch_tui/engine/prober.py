@@ -204,27 +204,18 @@ def _classify_connect_error(error: httpcore.ConnectError, stage: str) -> ProbeFa
     if stage == "tls" or _find_cause(error, ConnectionResetError) is not None:
         # The server accepted the TCP connection, then closed or reset it
         # before the event loop saw the connect or the TLS handshake complete.
-        return ProbeFailure(
-            ErrorClass.CLOSED, _short(f"connection closed: {_closed_reason(error)}")
-        )
+        reason = _os_reason(error, str(error) or "the server closed the connection")
+        return ProbeFailure(ErrorClass.CLOSED, _short(f"connection closed: {reason}"))
     return ProbeFailure(ErrorClass.REFUSED, _short(f"connect failed: {error}"))
 
 
-def _closed_reason(error: httpcore.ConnectError) -> str:
-    """Name why a connection closed during its connect or TLS handshake."""
+def _os_reason(error: httpcore.NetworkError, fallback: str) -> str:
+    """Name the operating system's error behind a network error, or return `fallback`."""
     os_error = _find_cause(error, OSError)
     # asyncio puts "Connect call failed" in strerror, so name the errno instead.
     if isinstance(os_error, OSError) and os_error.errno:
         return os.strerror(os_error.errno)
-    return str(error) or "the server closed the connection"
-
-
-def _reset_reason(error: httpcore.NetworkError) -> str:
-    """Name the operating system's reason for a reset when httpcore gives no message."""
-    os_error = _find_cause(error, OSError)
-    if isinstance(os_error, OSError) and os_error.strerror:
-        return os_error.strerror
-    return "the server reset the connection"
+    return fallback
 
 
 def _classify_protocol_error(error: httpcore.RemoteProtocolError) -> ProbeFailure:
@@ -495,7 +486,7 @@ class Prober:
         except httpcore.RemoteProtocolError as error:
             raise _classify_protocol_error(error) from None
         except (httpcore.ReadError, httpcore.WriteError) as error:
-            reason = str(error) or _reset_reason(error)
+            reason = str(error) or _os_reason(error, "the server reset the connection")
             raise ProbeFailure(ErrorClass.CLOSED, _short(f"connection reset: {reason}")) from None
         except httpcore.LocalProtocolError:
             # The message can quote a header value, which is a secret.

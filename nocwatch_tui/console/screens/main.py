@@ -116,7 +116,6 @@ class MainScreen(Screen[None]):
         self.incident_filter = IncidentFilter.ALL
         self._incidents_loaded = False
         self._belled: set[int] = set()
-        self._footer_state: tuple[tuple[str, str, bool], ...] | None = None
         self.lease: EngineLease | None = None
 
     def compose(self) -> ComposeResult:
@@ -296,23 +295,8 @@ class MainScreen(Screen[None]):
     def _incident_highlighted(self) -> None:
         # Only the incident keys depend on the highlighted row. The target keys depend on
         # whether the grid has rows at all, so `_rebuild_grid` refreshes them. Refreshing
-        # on grid rows too would rebuild the whole footer at every cursor move.
-        self._refresh_changed_bindings()
-
-    def _refresh_changed_bindings(self) -> None:
-        """Refresh the footer only when a key was enabled, disabled, added or removed.
-
-        The Footer replaces its key widgets at every refresh, and in Textual 8.2 the
-        replaced ones are never freed. Refreshing at every incident update grew the
-        console by 1.5 MB/s in one measurement, at 200x50 with 27 open incidents.
-        """
-        state = tuple(
-            (key, active.binding.action, active.enabled)
-            for key, active in self.active_bindings.items()
-        )
-        if state != self._footer_state:
-            self._footer_state = state
-            self.refresh_bindings()
+        # on grid rows too would recompute the footer's keys at every cursor move.
+        self.refresh_bindings()
 
     def _apply_open_kinds(self) -> list[TargetView]:
         """Give each target the kinds of its open incidents; return the targets that changed."""
@@ -346,7 +330,8 @@ class MainScreen(Screen[None]):
 
     def _show_incidents(self) -> None:
         self.query_one(IncidentLog).show(self.incidents, self.incident_filter, now_ms())
-        self._refresh_changed_bindings()
+        # KeyFooter rebuilds only when this changes which keys it shows.
+        self.refresh_bindings()
 
     def _replace_incident(self, updated: Incident) -> None:
         self.incidents = [updated if i.id == updated.id else i for i in self.incidents]
