@@ -522,7 +522,7 @@ def _last_line(log: Path) -> str:
 
 
 def add_console_figures(figures: Figures, out: Path, log: Path, samples: int) -> None:
-    """Add the console probe's key timings, CPU and RSS, or a note that says why there are none."""
+    """Add the console probe's key timings, CPU and RSS, or a note on why they are missing."""
     if not out.exists():
         figures.notes.append(
             f"the console wrote no figures; the last line of its log: {_last_line(log)}"
@@ -649,8 +649,8 @@ def goals_table(
 
     `engine` is NOC Watch at 100/s with the console and no other measuring
     tool running. `beside` contains curl's two rows, NOC Watch's and
-    blackbox_exporter's, all measured at the same time; without
-    blackbox_exporter it is empty and the goals that compare with it read
+    blackbox_exporter's, all measured at the same time. Without
+    blackbox_exporter it is empty, so the goals that compare with it read
     "not measured".
     """
     if beside:

@@ -174,7 +174,7 @@ async def test_detail_counts_suspect_samples(fixed_db: Path) -> None:
         assert detail_stat(app, "suspect samples") == "10"
 
 
-def test_suspect_buckets_need_a_suspect_sample_and_a_mean() -> None:
+def test_suspect_bucket_selection() -> None:
     def point(start_ms: int, mean_ms: float | None, suspect: int) -> SeriesPoint:
         return SeriesPoint(start_ms, 1, 0, mean_ms, mean_ms, mean_ms, mean_ms, None, suspect)
 

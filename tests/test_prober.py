@@ -201,7 +201,7 @@ async def answer_head_then_body(reader: asyncio.StreamReader, writer: asyncio.St
     writer.close()
 
 
-async def test_ttfb_ends_at_first_byte_and_transfer_at_last(prober: Prober) -> None:
+async def test_phases_end_at_byte_arrivals(prober: Prober) -> None:
     server = await asyncio.start_server(answer_head_then_body, "127.0.0.1", 0)
     async with server:
         port = server.sockets[0].getsockname()[1]
